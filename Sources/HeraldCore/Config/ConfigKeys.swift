@@ -1,0 +1,57 @@
+/// Every configuration key, once. File keys, environment variable names (`HERALD_` + the path upper-cased,
+/// dots as `_`) and unknown-key warnings all come from these lists. Names and defaults of shared keys are
+/// Centrifugo v6's (internal/configtypes in centrifugal/centrifugo).
+extension HeraldConfig {
+    static let keyTable = ConfigKeyTable<HeraldConfig>([
+        .init("http_server.address", \.httpServer.address),
+        .init("http_server.port", \.httpServer.port),
+        .init("log.level", \.log.level),
+        .init("http_api.key", \.httpAPI.key),
+        .init("http_api.insecure", \.httpAPI.insecure),
+        .init("client.insecure", \.client.insecure),
+        .init("client.allowed_origins", \.client.allowedOrigins),
+        .init("client.token.hmac_secret_key", \.client.token.hmacSecretKey),
+        .init("client.allow_anonymous_connect_without_token", \.client.allowAnonymousConnectWithoutToken),
+        .init("client.ping_interval", \.client.pingInterval),
+        .init("client.pong_timeout", \.client.pongTimeout),
+        .init("client.channel_limit", \.client.channelLimit),
+        .init("client.connection_limit", \.client.connectionLimit),
+        .init("client.queue_max_size", \.client.queueMaxSize),
+        .init("websocket.message_size_limit", \.websocket.messageSizeLimit),
+        .init("channel.max_length", \.channel.maxLength),
+        .init("channel.namespaces", \.channel.namespaces),
+        .init("herald.event_loops", \.herald.eventLoops),
+        .init("herald.queue_max_messages", \.herald.queueMaxMessages),
+        .init("herald.http_api_body_limit", \.herald.httpAPIBodyLimit),
+        .init("herald.shutdown_timeout", \.herald.shutdownTimeout),
+    ] + NamespaceOptions.keys.map { $0.nested(under: "channel.without_namespace", at: \.channel.withoutNamespace) })
+}
+
+extension Namespace {
+    /// A `channel.namespaces` entry: `name` beside the options, as Centrifugo has it.
+    static let keyTable = ConfigKeyTable<Namespace>(
+        [.init("name", \.name)] + NamespaceOptions.keys.map { $0.nested(under: "", at: \.options) })
+}
+
+extension NamespaceOptions {
+    static let keys: [ConfigKey<NamespaceOptions>] = [
+        .init("presence", \.presence),
+        .init("join_leave", \.joinLeave),
+        .init("force_push_join_leave", \.forcePushJoinLeave),
+        .init("history_size", \.historySize),
+        .init("history_ttl", \.historyTTL),
+        .init("force_recovery", \.forceRecovery),
+        .init("allow_subscribe_for_client", \.allowSubscribeForClient),
+        .init("allow_subscribe_for_anonymous", \.allowSubscribeForAnonymous),
+        .init("allow_publish_for_client", \.allowPublishForClient),
+        .init("allow_publish_for_subscriber", \.allowPublishForSubscriber),
+        .init("allow_publish_for_anonymous", \.allowPublishForAnonymous),
+        .init("allow_presence_for_client", \.allowPresenceForClient),
+        .init("allow_presence_for_subscriber", \.allowPresenceForSubscriber),
+        .init("allow_presence_for_anonymous", \.allowPresenceForAnonymous),
+        .init("allow_history_for_client", \.allowHistoryForClient),
+        .init("allow_history_for_subscriber", \.allowHistoryForSubscriber),
+        .init("allow_history_for_anonymous", \.allowHistoryForAnonymous),
+        .init("allow_user_limited_channels", \.allowUserLimitedChannels),
+    ]
+}

@@ -1,0 +1,76 @@
+extension HeraldConfig {
+    /// Refuses values Herald cannot run with; the error names the key. Types were checked while loading.
+    public func validate() throws(ConfigError) {
+        guard (1...65_535).contains(httpServer.port) else {
+            throw ConfigError("http_server.port", "must be between 1 and 65535, got \(httpServer.port)")
+        }
+        guard Self.logLevels.contains(log.level.lowercased()) else {
+            throw ConfigError("log.level", "unknown level \"\(log.level)\" (use trace, debug, info, warn, error or none)")
+        }
+        try Self.require(client.channelLimit, atLeast: 0, "client.channel_limit")
+        try Self.require(client.connectionLimit, atLeast: 0, "client.connection_limit")
+        // Buffers and names need a positive bound: 0 would refuse everything, not mean "no limit".
+        try Self.require(client.queueMaxSize, atLeast: 1, "client.queue_max_size")
+        try Self.require(websocket.messageSizeLimit, atLeast: 1, "websocket.message_size_limit")
+        try Self.require(channel.maxLength, atLeast: 1, "channel.max_length")
+        try Self.require(herald.eventLoops, atLeast: 0, "herald.event_loops")
+        try Self.require(herald.queueMaxMessages, atLeast: 1, "herald.queue_max_messages")
+        try Self.require(herald.httpAPIBodyLimit, atLeast: 1, "herald.http_api_body_limit")
+        if herald.shutdownTimeout < .zero {
+            throw ConfigError("herald.shutdown_timeout", "must not be negative")
+        }
+        // Centrifugo's rule: the pong must be due before the next ping.
+        if client.pingInterval > .zero, client.pongTimeout > .zero, client.pongTimeout >= client.pingInterval {
+            throw ConfigError("client.pong_timeout", "must be less than client.ping_interval")
+        }
+
+        try channel.withoutNamespace.validate(at: "channel.without_namespace")
+        var seen: Set<String> = []
+        for (index, namespace) in channel.namespaces.enumerated() {
+            let path = "channel.namespaces[\(index)]"
+            guard Self.isValidNamespaceName(namespace.name) else {
+                throw ConfigError(path + ".name", "invalid namespace name \"\(namespace.name)\" (must match ^[-a-zA-Z0-9_.]{2,}$)")
+            }
+            guard seen.insert(namespace.name).inserted else {
+                throw ConfigError(path + ".name", "duplicate namespace name \"\(namespace.name)\"")
+            }
+            try namespace.options.validate(at: path)
+        }
+    }
+
+    /// Centrifugo's levels; "warning" is accepted too. "none" turns logging off.
+    private static let logLevels: Set<String> = ["trace", "debug", "info", "warn", "warning", "error", "none"]
+
+    private static func require(_ value: Int, atLeast minimum: Int, _ path: String) throws(ConfigError) {
+        if value < minimum {
+            throw ConfigError(path, minimum == 0 ? "must not be negative, got \(value)" : "must be positive, got \(value)")
+        }
+    }
+
+    /// Centrifugo's `^[-a-zA-Z0-9_.]{2,}$`.
+    private static func isValidNamespaceName(_ name: String) -> Bool {
+        name.utf8.count >= 2 && name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                true
+            default:
+                false
+            }
+        }
+    }
+}
+
+extension NamespaceOptions {
+    /// Centrifugo's checks of channel options; `path` is the options' object.
+    func validate(at path: String) throws(ConfigError) {
+        if historySize < 0 { throw ConfigError(path + ".history_size", "must not be negative, got \(historySize)") }
+        if historyTTL < .zero { throw ConfigError(path + ".history_ttl", "must not be negative") }
+        if (historySize == 0) != (historyTTL == .zero) {
+            throw ConfigError(path, "history_size and history_ttl must be set together")
+        }
+        if forceRecovery && historySize == 0 {
+            throw ConfigError(path + ".force_recovery", "needs history_size and history_ttl")
+        }
+    }
+}

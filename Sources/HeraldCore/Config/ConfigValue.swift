@@ -1,0 +1,101 @@
+import Yams
+
+/// A type a configuration key can hold, decoded from a parsed file (JSON is parsed as YAML) or from an
+/// environment variable's text. Decoding is strict: a port written as "8000" is an error, not a guess.
+protocol ConfigValue: Sendable {
+    /// `path` names the value in errors and warnings.
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Self
+    /// The node an environment variable's text stands for.
+    static func node(fromEnvironment text: String) -> Yams.Node
+}
+
+extension ConfigValue {
+    /// Numbers, durations and objects are written in the environment as they would be in a YAML or JSON file.
+    static func node(fromEnvironment text: String) -> Yams.Node {
+        ((try? Yams.compose(yaml: text)) ?? nil) ?? Yams.Node(text, Tag(.str))
+    }
+}
+
+extension String: ConfigValue {
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> String {
+        guard node.tagName == .str, let scalar = node.scalar else { throw ConfigError(path, "expected a string") }
+        return scalar.string
+    }
+
+    /// Taken literally: an API key of digits is still a string.
+    static func node(fromEnvironment text: String) -> Yams.Node { Yams.Node(text, Tag(.str)) }
+}
+
+extension Bool: ConfigValue {
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Bool {
+        guard node.tagName == .bool, let value = node.bool else { throw ConfigError(path, "expected true or false") }
+        return value
+    }
+
+    /// Go's `strconv.ParseBool` spellings, which Centrifugo's environment variables accept.
+    static func node(fromEnvironment text: String) -> Yams.Node {
+        switch text {
+        case "1", "t", "T", "true", "TRUE", "True": Yams.Node("true", Tag(.bool))
+        case "0", "f", "F", "false", "FALSE", "False": Yams.Node("false", Tag(.bool))
+        default: Yams.Node(text, Tag(.str))
+        }
+    }
+}
+
+extension Int: ConfigValue {
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Int {
+        guard node.tagName == .int, let value = node.int else { throw ConfigError(path, "expected an integer") }
+        return value
+    }
+}
+
+extension Duration: ConfigValue {
+    /// A Go duration string ("25s", "500ms", "1m30s") or a plain number of seconds.
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Duration {
+        // Go's limit, so every duration also fits Int64 nanoseconds (about 292 years).
+        let maxSeconds = Double(Int64.max / 1_000_000_000)
+        switch node.tagName {
+        case .str:
+            if let text = node.scalar?.string, let duration = Duration(goSyntax: text) { return duration }
+        case .int:
+            if let seconds = node.int, Double(seconds).magnitude <= maxSeconds { return .seconds(seconds) }
+        case .float:
+            if let seconds = node.float, seconds.magnitude <= maxSeconds { return .seconds(seconds) }
+        default:
+            break
+        }
+        throw ConfigError(path, "expected a duration like \"25s\"")
+    }
+}
+
+extension Array: ConfigValue where Element: ConfigValue {
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> [Element] {
+        guard let sequence = node.sequence else { throw ConfigError(path, "expected a list") }
+        var elements: [Element] = []
+        for (index, element) in sequence.enumerated() {
+            elements.append(try Element.decode(element, at: "\(path)[\(index)]", warnings: &warnings))
+        }
+        return elements
+    }
+
+    /// A JSON array, or words separated by spaces as Centrifugo's environment variables have them.
+    static func node(fromEnvironment text: String) -> Yams.Node {
+        if text.drop(while: \.isWhitespace).hasPrefix("[") {
+            return ((try? Yams.compose(yaml: text)) ?? nil) ?? Yams.Node(text, Tag(.str))
+        }
+        return Yams.Node(text.split(whereSeparator: \.isWhitespace).map { Yams.Node(String($0), Tag(.str)) })
+    }
+}
+
+extension Namespace: ConfigValue {
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Namespace {
+        var namespace = Namespace(name: "")
+        try Namespace.keyTable.apply(node, to: &namespace, at: path, warnings: &warnings)
+        return namespace
+    }
+}
+
+extension Yams.Node {
+    /// The resolved YAML type (`.str`, `.int`, `.bool`, `.null`...); Yams keeps `Tag.name` internal.
+    var tagName: Tag.Name { Tag.Name(rawValue: tag.rawValue) }
+}

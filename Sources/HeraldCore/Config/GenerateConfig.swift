@@ -1,0 +1,47 @@
+import Foundation
+
+extension ConfigLoader {
+    /// A production configuration for `herald genconfig`, like `centrifugo genconfig` writes: fresh random
+    /// `http_api.key` and `client.token.hmac_secret_key` (32 bytes each, base64url), no allowed origins, no
+    /// namespaces yet. A namespace is added to `channel.namespaces` like this:
+    ///
+    ///     { "name": "chat", "presence": true, "allow_subscribe_for_client": true,
+    ///       "allow_publish_for_subscriber": true }
+    ///
+    /// and its channels are then named `chat:<room>`.
+    public static func generateConfig() -> String {
+        """
+        {
+          "http_server": {
+            "port": 8000
+          },
+          "log": {
+            "level": "info"
+          },
+          "http_api": {
+            "key": "\(randomSecret())"
+          },
+          "client": {
+            "token": {
+              "hmac_secret_key": "\(randomSecret())"
+            },
+            "allowed_origins": []
+          },
+          "channel": {
+            "namespaces": []
+          }
+        }
+
+        """
+    }
+
+    /// 32 bytes from the system's secure generator, base64url without padding (43 characters).
+    private static func randomSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,108 @@
+/// Herald's configuration, shaped like Centrifugo v6's config file: each section here is the JSON/YAML
+/// object of the same name (`http_server`, `client`, ...), and every key Herald shares with Centrifugo keeps
+/// Centrifugo's name and secure default. The property initializers are the defaults
+/// (`HeraldConfig.secureDefaults`); `ConfigKeys.swift` maps file keys to properties.
+public struct HeraldConfig: Sendable, Equatable {
+    public var httpServer = HTTPServer()
+    public var log = Log()
+    public var httpAPI = HTTPAPI()
+    public var client = Client()
+    public var websocket = WebSocket()
+    public var channel = Channel()
+    public var herald = Herald()
+    /// Set only by `.development` (no configuration file); not a file key.
+    public var developmentMode = false
+    /// The server API is served to loopback peers only. Set by `.development`, where the API needs no key;
+    /// not a file key.
+    public var apiLoopbackOnly = false
+
+    init() {}
+
+    /// `http_server`.
+    public struct HTTPServer: Sendable, Equatable {
+        /// `address`: interface to listen on; "" (default) means all interfaces.
+        public var address = ""
+        /// `port`: 8000; 1...65535.
+        public var port = 8000
+    }
+
+    /// `log`.
+    public struct Log: Sendable, Equatable {
+        /// `level`: "info"; one of trace, debug, info, warn (or warning), error, none; any case.
+        public var level = "info"
+    }
+
+    /// `http_api`: the server API.
+    public struct HTTPAPI: Sendable, Equatable {
+        /// `key`: "" (default) means no key is accepted, so the API refuses every request unless `insecure`.
+        public var key = ""
+        /// `insecure`: false; true serves the API without a key.
+        public var insecure = false
+    }
+
+    /// `client`: real-time client connections.
+    public struct Client: Sendable, Equatable {
+        /// `insecure`: false; true allows every connect, subscribe, publish and presence request, anonymous
+        /// included.
+        public var insecure = false
+        /// `allowed_origins`: [] (only same-origin browsers); patterns like "https://*.example.com", "*" for any.
+        public var allowedOrigins: [String] = []
+        /// `token`.
+        public var token = Token()
+        /// `allow_anonymous_connect_without_token`: false.
+        public var allowAnonymousConnectWithoutToken = false
+        /// `ping_interval`: 25 s between server pings; zero or negative (Centrifugo's `-1`) disables them.
+        public var pingInterval: Duration = .seconds(25)
+        /// `pong_timeout`: 8 s for the client's pong after a ping; zero or negative disables the check.
+        public var pongTimeout: Duration = .seconds(8)
+        /// `channel_limit`: 128 subscriptions per connection; 0 means no limit.
+        public var channelLimit = 128
+        /// `connection_limit`: 0 (no limit) connections on this node.
+        public var connectionLimit = 0
+        /// `queue_max_size`: 1048576 bytes (1 MiB) queued for one connection before it is disconnected as slow.
+        public var queueMaxSize = 1_048_576
+
+        /// `client.token`.
+        public struct Token: Sendable, Equatable {
+            /// `hmac_secret_key`: "" (default) means HMAC-signed tokens are not accepted.
+            public var hmacSecretKey = ""
+        }
+    }
+
+    /// `websocket`.
+    public struct WebSocket: Sendable, Equatable {
+        /// `message_size_limit`: 65536 bytes for one incoming WebSocket message.
+        public var messageSizeLimit = 65_536
+    }
+
+    /// `channel`.
+    public struct Channel: Sendable, Equatable {
+        /// `max_length`: 255 bytes of channel name.
+        public var maxLength = 255
+        /// `without_namespace`: options of channels with no `namespace:` prefix; all off.
+        public var withoutNamespace = NamespaceOptions()
+        /// `namespaces`: []; a channel `name:rest` must match one of these, or it is unknown.
+        public var namespaces: [Namespace] = []
+    }
+
+    /// `herald`: options Centrifugo does not have.
+    public struct Herald: Sendable, Equatable {
+        /// `event_loops`: 0 means one per CPU core.
+        public var eventLoops = 0
+        /// `queue_max_messages`: 16384 messages queued for one connection, alongside `client.queue_max_size`.
+        public var queueMaxMessages = 16_384
+        /// `http_api_body_limit`: 1048576 bytes (1 MiB) of server API request body.
+        public var httpAPIBodyLimit = 1_048_576
+        /// `shutdown_timeout`: 5 s for connections to drain on shutdown.
+        public var shutdownTimeout: Duration = .seconds(5)
+    }
+}
+
+extension HeraldConfig {
+    /// The options of `namespace` as `ChannelName.namespace` gives it: "" is `channel.without_namespace`,
+    /// nil means the namespace is not configured. A linear search: configurations have few namespaces.
+    public func namespace(named namespace: String) -> NamespaceOptions? {
+        if namespace.isEmpty { return channel.withoutNamespace }
+        return channel.namespaces.first { $0.name == namespace }?.options
+    }
+}

@@ -1,0 +1,251 @@
+/// One client connection speaking the Centrifuge protocol: decodes its commands, checks permissions,
+/// subscribes it in its loop's channel index, and answers. Runs on its loop's thread only.
+///
+/// Replies to the commands of one WebSocket message go out together in one frame, newline-separated, in
+/// command order. A protocol violation closes the connection with the protocol's disconnect code.
+public final class ClientSession {
+    public let clientID = ClientID.make()
+    public private(set) var user = ""
+    unowned let loop: LoopContext
+    unowned let output: SessionOutput
+    var subscriptions: [String: Subscription] = [:]
+    private var state = State.awaitingConnect
+    private let openedAt: Milliseconds
+    private var nextPingAt: Milliseconds = 0
+    private var pongDeadline: Milliseconds?
+
+    struct Subscription {
+        var slot: Int
+        var pushJoinLeave: Bool
+        var presence: Bool
+        var joinLeave: Bool
+    }
+
+    private enum State { case awaitingConnect, connected, closed }
+
+    init(loop: LoopContext, output: SessionOutput, openedAt: Milliseconds) {
+        self.loop = loop
+        self.output = output
+        self.openedAt = openedAt
+    }
+
+    private var node: Node { loop.node }
+    private var settings: SessionSettings { loop.node.sessionSettings }
+    var info: ClientInfo { ClientInfo(client: clientID, user: user) }
+
+    func matches(user: String, client: String?) -> Bool {
+        if let client { return client == clientID }
+        return user == self.user
+    }
+
+    // MARK: Incoming
+
+    /// Handles one complete WebSocket text message: one or more newline-separated commands.
+    public func receive(_ message: [UInt8], now: Milliseconds) {
+        guard state != .closed else { return }
+        var replies = JSONWriter(capacity: 256)
+        var start = message.startIndex
+        while start < message.endIndex, state != .closed {
+            let end = message[start...].firstIndex(of: UInt8(ascii: "\n")) ?? message.endIndex
+            let line = message[start..<end]
+            start = end + 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            let before = replies.bytes.count
+            if before > 0 { replies.appendRaw("\n") }
+            do throws(Disconnect) {
+                try handle(line, now: now, replies: &replies)
+            } catch {
+                if replies.bytes.count == before + 1 { replies.bytes.removeLast() }
+                flush(&replies)
+                disconnect(error)
+                return
+            }
+            if replies.bytes.count == before + 1 { replies.bytes.removeLast() }
+        }
+        flush(&replies)
+    }
+
+    private func flush(_ replies: inout JSONWriter) {
+        guard !replies.bytes.isEmpty else { return }
+        output.send(Frame(text: replies.bytes))
+        replies.bytes.removeAll(keepingCapacity: true)
+    }
+
+    private func handle(_ line: ArraySlice<UInt8>, now: Milliseconds, replies: inout JSONWriter) throws(Disconnect) {
+        let command: ClientCommand
+        do {
+            command = try ClientCommand.decode(line)
+        } catch {
+            throw .badRequest
+        }
+        if case .connect(let request) = command.method {
+            try connect(command.id, request, now: now, replies: &replies)
+            return
+        }
+        guard state == .connected else { throw .badRequest }
+        switch command.method {
+        case .pong:
+            pongDeadline = nil
+            return
+        case .send:
+            return  // asynchronous messages need a handler, which Herald does not have
+        default:
+            guard command.id > 0 else { throw .badRequest }
+        }
+        do throws(ProtocolError) {
+            try dispatch(command, replies: &replies)
+        } catch {
+            ReplyEncoder.error(id: command.id, error, into: &replies)
+        }
+    }
+
+    private func dispatch(_ command: ClientCommand, replies: inout JSONWriter) throws(ProtocolError) {
+        let id = command.id
+        switch command.method {
+        case .subscribe(let request):
+            try subscribe(request)
+            ReplyEncoder.empty(id: id, "subscribe", into: &replies)
+            if subscriptions[request.channel]?.joinLeave == true {
+                var push = JSONWriter()
+                ReplyEncoder.joinPush(channel: request.channel, info: info, into: &push)
+                node.deliver(channel: request.channel, frame: Frame(text: push.bytes), audience: .joinLeaveListeners)
+            }
+        case .unsubscribe(let channel):
+            unsubscribe(from: channel)
+            ReplyEncoder.empty(id: id, "unsubscribe", into: &replies)
+        case .publish(let channel, let data):
+            let (_, options) = try node.resolve(channel: channel)
+            guard settings.insecure || allowed(options.allowPublishForClient, options.allowPublishForAnonymous)
+                || (subscriptions[channel] != nil
+                    && allowed(options.allowPublishForSubscriber, options.allowPublishForAnonymous))
+            else { throw .permissionDenied }
+            try node.publish(channel: channel, data: data, info: info)
+            ReplyEncoder.empty(id: id, "publish", into: &replies)
+        case .presence(let channel):
+            try checkPresenceAllowed(channel)
+            ReplyEncoder.presence(id: id, node.presenceClients(of: channel), into: &replies)
+        case .presenceStats(let channel):
+            try checkPresenceAllowed(channel)
+            ReplyEncoder.presenceStats(id: id, node.presenceStats(of: channel), into: &replies)
+        case .history(let channel):
+            _ = try node.resolve(channel: channel)
+            throw .notAvailable
+        case .ping:
+            ReplyEncoder.empty(id: id, "ping", into: &replies)
+        case .rpc, .refresh, .subRefresh:
+            throw .notAvailable
+        case .unknown:
+            throw .methodNotFound
+        case .connect, .pong, .send:
+            break  // handled before dispatch
+        }
+    }
+
+    // MARK: Commands
+
+    private func connect(_ id: UInt32, _ request: ClientCommand.ConnectRequest, now: Milliseconds,
+                         replies: inout JSONWriter) throws(Disconnect) {
+        guard state == .awaitingConnect else { throw .badRequest }
+        if !request.token.isEmpty && !settings.insecure {
+            // Connection tokens are not verified yet: refuse rather than trust an unchecked token.
+            throw .invalidToken
+        }
+        guard settings.insecure || settings.anonymousConnect || !request.token.isEmpty else { throw .badRequest }
+        state = .connected
+        node.userConnected(user)
+        nextPingAt = now + settings.pingIntervalMs
+        ReplyEncoder.connect(id: id, client: clientID, version: node.version,
+                             pingSeconds: Int(settings.pingIntervalMs / 1000), into: &replies)
+    }
+
+    private func subscribe(_ request: ClientCommand.SubscribeRequest) throws(ProtocolError) {
+        let channel = request.channel
+        let (name, options) = try node.resolve(channel: channel)
+        guard subscriptions[channel] == nil else { throw .alreadySubscribed }
+        guard settings.channelLimit == 0 || subscriptions.count < settings.channelLimit else { throw .limitExceeded }
+        let userAllowedByName = options.allowUserLimitedChannels && name.isUserLimited && !user.isEmpty
+            && name.allowedUsers.contains(Substring(user))
+        guard settings.insecure || userAllowedByName
+            || allowed(options.allowSubscribeForClient, options.allowSubscribeForAnonymous)
+        else { throw .permissionDenied }
+
+        let slot = loop.channelIndex.add(self, to: channel)
+        subscriptions[channel] = Subscription(
+            slot: slot,
+            pushJoinLeave: options.joinLeave && (request.joinLeave || options.forcePushJoinLeave),
+            presence: options.presence,
+            joinLeave: options.joinLeave)
+        node.channels.added(channel: channel, loop: loop.index)
+        if options.presence { node.presence.add(info, to: channel) }
+    }
+
+    private func checkPresenceAllowed(_ channel: String) throws(ProtocolError) {
+        let (_, options) = try node.resolve(channel: channel)
+        guard options.presence else { throw .notAvailable }
+        guard settings.insecure || allowed(options.allowPresenceForClient, options.allowPresenceForAnonymous)
+            || (subscriptions[channel] != nil
+                && allowed(options.allowPresenceForSubscriber, options.allowPresenceForAnonymous))
+        else { throw .permissionDenied }
+    }
+
+    /// Centrifugo's rule: a `for_client` permission covers anonymous connections only with `for_anonymous`.
+    private func allowed(_ forClient: Bool, _ forAnonymous: Bool) -> Bool {
+        forClient && (!user.isEmpty || forAnonymous)
+    }
+
+    private func unsubscribe(from channel: String) {
+        guard let subscription = subscriptions.removeValue(forKey: channel) else { return }
+        loop.channelIndex.remove(slot: subscription.slot, from: channel)
+        node.channels.removed(channel: channel, loop: loop.index)
+        if subscription.presence { node.presence.remove(client: clientID, from: channel) }
+        if subscription.joinLeave {
+            var push = JSONWriter()
+            ReplyEncoder.leavePush(channel: channel, info: info, into: &push)
+            node.deliver(channel: channel, frame: Frame(text: push.bytes), audience: .joinLeaveListeners)
+        }
+    }
+
+    /// Unsubscribe decided by the server (HTTP API): the client is told with an unsubscribe push.
+    func serverUnsubscribe(from channel: String) {
+        guard subscriptions[channel] != nil else { return }
+        unsubscribe(from: channel)
+        var push = JSONWriter()
+        ReplyEncoder.unsubscribePush(channel: channel, .server, into: &push)
+        output.send(Frame(text: push.bytes))
+    }
+
+    // MARK: Timers and teardown
+
+    func tick(now: Milliseconds) {
+        switch state {
+        case .awaitingConnect:
+            if now >= openedAt + settings.connectTimeoutMs { disconnect(.stale) }
+        case .connected:
+            if let deadline = pongDeadline, now >= deadline {
+                disconnect(.noPong)
+            } else if settings.pingIntervalMs > 0, now >= nextPingAt {
+                var ping = JSONWriter(capacity: 2)
+                ReplyEncoder.ping(into: &ping)
+                output.send(Frame(text: ping.bytes))
+                nextPingAt = now + settings.pingIntervalMs
+                if pongDeadline == nil, settings.pongTimeoutMs > 0 { pongDeadline = now + settings.pongTimeoutMs }
+            }
+        case .closed:
+            break
+        }
+    }
+
+    private func disconnect(_ disconnect: Disconnect) {
+        output.close(disconnect)
+    }
+
+    /// The transport closed the connection: leave every channel and forget the session.
+    public func closed() {
+        if state == .connected { node.userDisconnected(user) }
+        state = .closed
+        for channel in Array(subscriptions.keys) {
+            unsubscribe(from: channel)
+        }
+        loop.forget(self)
+    }
+}

@@ -1,0 +1,61 @@
+/// A connection's frames waiting for the socket, bounded in bytes and in frames.
+///
+/// At the bound `push` refuses the frame and the caller closes the connection as a slow consumer: memory
+/// never grows without bound and one stalled reader never holds up the others. A caught-up connection keeps
+/// a small array's storage, so steady fan-out allocates nothing per delivery, and gives back a large one.
+public struct OutboundQueue {
+    public let maxBytes: Int
+    public let maxFrames: Int
+    private var frames: [Frame] = []
+    private var head = 0
+    public private(set) var byteCount = 0
+
+    private static let retainedCapacity = 16
+
+    public init(maxBytes: Int, maxFrames: Int) {
+        self.maxBytes = maxBytes
+        self.maxFrames = maxFrames
+    }
+
+    public var isEmpty: Bool { head == frames.count }
+    public var count: Int { frames.count - head }
+
+    /// Appends `frame` unless that would pass a bound; returns false at the bound.
+    public mutating func push(_ frame: Frame) -> Bool {
+        guard count < maxFrames, byteCount + frame.count <= maxBytes else { return false }
+        frames.append(frame)
+        byteCount += frame.count
+        return true
+    }
+
+    public var first: Frame? { isEmpty ? nil : frames[head] }
+
+    /// The frames at the head whose sizes add up to at most `limit` bytes (always at least one).
+    public func prefix(fittingIn limit: Int) -> ArraySlice<Frame> {
+        var end = head
+        var total = 0
+        while end < frames.count, end == head || total + frames[end].count <= limit {
+            total += frames[end].count
+            end += 1
+        }
+        return frames[head..<end]
+    }
+
+    public mutating func removeFirst(_ n: Int) {
+        for index in head..<head + n { byteCount -= frames[index].count }
+        head += n
+        if head == frames.count {
+            frames.removeAll(keepingCapacity: frames.capacity <= Self.retainedCapacity)
+            head = 0
+        } else if head >= 1024, head * 2 >= frames.count {
+            frames.removeFirst(head)
+            head = 0
+        }
+    }
+
+    public mutating func removeAll() {
+        frames.removeAll()
+        head = 0
+        byteCount = 0
+    }
+}

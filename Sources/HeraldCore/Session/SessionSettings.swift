@@ -1,0 +1,36 @@
+/// The configuration a session consults on every command, read once from `HeraldConfig` into plain numbers.
+struct SessionSettings: Sendable {
+    /// `client.insecure`: every connection, subscription, publication and presence request is allowed.
+    var insecure: Bool
+    /// `client.allow_anonymous_connect_without_token`.
+    var anonymousConnect: Bool
+    /// `client.ping_interval`; 0 disables server pings.
+    var pingIntervalMs: Milliseconds
+    /// `client.pong_timeout`: how long after a ping the client's pong may take.
+    var pongTimeoutMs: Milliseconds
+    /// `client.channel_limit`: subscriptions per connection.
+    var channelLimit: Int
+    /// How long a new connection may take to send `connect` before it is closed as stale (Centrifugo's
+    /// `client.stale_close_delay`, 10 s).
+    var connectTimeoutMs: Milliseconds
+}
+
+extension SessionSettings {
+    init(config: HeraldConfig) {
+        insecure = config.client.insecure
+        anonymousConnect = config.client.allowAnonymousConnectWithoutToken
+        pingIntervalMs = config.client.pingInterval.milliseconds
+        pongTimeoutMs = config.client.pongTimeout.milliseconds
+        channelLimit = config.client.channelLimit
+        connectTimeoutMs = 10_000
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds; zero and negative durations (Centrifugo's "disabled") give 0.
+    public var milliseconds: Milliseconds {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0, self > .zero else { return 0 }
+        return Milliseconds(seconds) * 1000 + Milliseconds(attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,139 @@
+import CLibWebSockets
+import Foundation
+import HeraldCore
+import Logging
+import Synchronization
+
+/// One libwebsockets context and the thread that services it. The thread owns every connection adopted
+/// into the context and the core `LoopContext` that indexes their subscriptions; other threads hand it
+/// sockets and events through mailboxes and wake it with `lws_cancel_service`.
+final class EventLoop: @unchecked Sendable {
+    let index: Int
+    private(set) var server: ServerShared!
+    private(set) var context: OpaquePointer!
+    private var vhost: OpaquePointer!
+    private(set) var core: LoopContext!
+    private let adoptQueue = Mutex<[Int32]>([])
+    let tickDue = Atomic<Bool>(false)
+    private let shutdownDue = Atomic<Bool>(false)
+    private let stopDue = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    /// False once the context is being destroyed: wakes from other threads must not touch it then.
+    private let alive = Mutex<Bool>(true)
+    /// Where several queued frames are gathered into one write; shared by this loop's connections.
+    var gatherBuffer: [UInt8] = []
+    private var protocols: UnsafeMutablePointer<lws_protocols>
+    private static let protocolName = strdup("herald")!
+
+    init(index: Int) throws {
+        self.index = index
+        protocols = .allocate(capacity: 2)
+        protocols.initialize(repeating: lws_protocols(), count: 2)
+        protocols[0].name = UnsafePointer(Self.protocolName)
+        protocols[0].callback = heraldCallback
+        protocols[0].rx_buffer_size = TransportSettings.receiveChunkSize
+        protocols[0].tx_packet_size = TransportSettings.sendChunkSize
+
+        var info = lws_context_creation_info()
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER
+        info.protocols = UnsafePointer(protocols)
+        info.options = herald_option_validate_utf8
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        info.timeout_secs = 10
+        info.count_threads = 1
+        guard let context = lws_create_context(&info) else {
+            protocols.deallocate()
+            throw TransportError.contextCreation
+        }
+        self.context = context
+        vhost = lws_get_vhost_by_name(context, "default")
+    }
+
+    deinit {
+        protocols.deallocate()
+    }
+
+    /// Completes the loop once the node exists (the node needs every loop's wake-up first).
+    func attach(server: ServerShared, core: LoopContext) {
+        self.server = server
+        self.core = core
+    }
+
+    /// Wakes the service thread; safe from any thread.
+    func wake() {
+        alive.withLock { alive in
+            if alive { lws_cancel_service(context) }
+        }
+    }
+
+    func adopt(socket: Int32) {
+        adoptQueue.withLock { $0.append(socket) }
+        wake()
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+        }
+        thread.name = "herald-loop-\(index)"
+        thread.start()
+    }
+
+    private func run() {
+        while !stopDue.load(ordering: .acquiring) {
+            if lws_service(context, 0) < 0 { break }
+        }
+        alive.withLock { $0 = false }
+        lws_context_destroy(context)
+        finished.signal()
+    }
+
+    /// Runs on the loop's thread when woken: new sockets, timers, posted events, shutdown.
+    func handleWakeUp() {
+        let sockets = adoptQueue.withLock { queue in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        for socket in sockets where lws_adopt_socket_vhost(vhost, socket) == nil {
+            close(socket)
+        }
+        if tickDue.exchange(false, ordering: .acquiringAndReleasing) {
+            core.tick(now: monotonicMilliseconds())
+        }
+        core.drainInbox()
+        if shutdownDue.exchange(false, ordering: .acquiringAndReleasing) {
+            core.closeAll(.shutdown)
+        }
+    }
+
+    /// Asks every client to leave with the shutdown code (they reconnect elsewhere).
+    func beginShutdown() {
+        shutdownDue.store(true, ordering: .releasing)
+        wake()
+    }
+
+    /// Stops the service thread and waits for it to destroy its context.
+    func stop() {
+        stopDue.store(true, ordering: .releasing)
+        wake()
+        finished.wait()
+    }
+}
+
+enum TransportError: Error, CustomStringConvertible {
+    case contextCreation
+    case listen(String)
+
+    var description: String {
+        switch self {
+        case .contextCreation: "libwebsockets could not create a context"
+        case .listen(let reason): reason
+        }
+    }
+}
+
+func monotonicMilliseconds() -> Milliseconds {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Milliseconds(now.tv_sec) * 1000 + Milliseconds(now.tv_nsec / 1_000_000)
+}

@@ -1,0 +1,113 @@
+import CLibWebSockets
+import HeraldCore
+
+/// One HTTP request and its response: `GET /health`, `POST /api/<method>`, and 404 for anything else.
+/// The body is collected up to `herald.http_api_body_limit`; the response is written whole when the
+/// connection is writable, then the keep-alive connection waits for its next request.
+final class HTTPExchange {
+    private let wsi: OpaquePointer
+    private unowned let loop: EventLoop
+    private let path: String
+    private var body: [UInt8] = []
+    private var response: (status: Int, body: [UInt8])?
+    /// After a refusal that leaves an unread body on the socket, the connection cannot be reused.
+    private var closeAfterResponse = false
+    private(set) var isComplete = false
+
+    init(wsi: OpaquePointer, loop: EventLoop, path: String) {
+        self.wsi = wsi
+        self.loop = loop
+        self.path = path
+    }
+
+    static func of(_ wsi: OpaquePointer) -> HTTPExchange? {
+        OpaqueUserData.object(of: wsi) as? HTTPExchange
+    }
+
+    static func release(_ wsi: OpaquePointer) {
+        if of(wsi) != nil { OpaqueUserData.detach(from: wsi) }
+    }
+
+    private var isPost: Bool { lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 }
+
+    func begin() -> Int32 {
+        if path == "/health" {
+            return respond(200, Array("{}".utf8))
+        }
+        guard path.hasPrefix("/api/") else {
+            return respond(404, Array("{\"error\":{\"code\":404,\"message\":\"not found\"}}".utf8))
+        }
+        guard isPost else {
+            return respond(405, Array("{\"error\":{\"code\":405,\"message\":\"use POST\"}}".utf8))
+        }
+        let server: ServerShared = loop.server
+        let authorized = server.apiAuthorization.allows(
+            apiKeyHeader: HTTPHeaders.custom(wsi, "x-api-key:"),
+            authorizationHeader: HTTPHeaders.value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION),
+            peerIsLoopback: HTTPHeaders.peerIsLoopback(wsi))
+        guard authorized else {
+            closeAfterResponse = true
+            return respond(401, Array("{\"error\":{\"code\":101,\"message\":\"unauthorized\"}}".utf8))
+        }
+        if let declared = HTTPHeaders.value(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH).flatMap(Int.init),
+           declared > server.settings.apiBodyLimit {
+            return refuseTooLarge()
+        }
+        return 0  // the body follows in LWS_CALLBACK_HTTP_BODY
+    }
+
+    func body(_ chunk: UnsafeRawBufferPointer) -> Int32 {
+        guard response == nil else { return 0 }
+        if body.count + chunk.count > loop.server.settings.apiBodyLimit {
+            return refuseTooLarge()
+        }
+        body.append(contentsOf: chunk)
+        return 0
+    }
+
+    func bodyComplete() -> Int32 {
+        guard response == nil else { return 0 }
+        let method = String(path.dropFirst("/api/".count))
+        let result = loop.server.api.handle(method: method, body: body)
+        return respond(result.status, result.body)
+    }
+
+    private func refuseTooLarge() -> Int32 {
+        closeAfterResponse = true
+        return respond(413, Array("{\"error\":{\"code\":413,\"message\":\"request body too large\"}}".utf8))
+    }
+
+    private func respond(_ status: Int, _ body: [UInt8]) -> Int32 {
+        response = (status, body)
+        lws_callback_on_writable(wsi)
+        return 0
+    }
+
+    func writeable() -> Int32 {
+        guard let response, !isComplete else { return 0 }
+        isComplete = true
+        let pre = Int(herald_lws_pre)
+        var buffer = [UInt8](repeating: 0, count: pre + 512 + response.body.count)
+        let status = buffer.withUnsafeMutableBufferPointer { raw -> Int32 in
+            let start = raw.baseAddress! + pre
+            var cursor: UnsafeMutablePointer<UInt8>? = start
+            let end = raw.baseAddress! + raw.count
+            if lws_add_http_common_headers(wsi, UInt32(response.status), "application/json",
+                                           lws_filepos_t(response.body.count), &cursor, end) != 0 {
+                return -1
+            }
+            if closeAfterResponse,
+               lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, "close", 5, &cursor, end) != 0 {
+                return -1
+            }
+            if lws_finalize_write_http_header(wsi, start, &cursor, end) != 0 { return -1 }
+            guard !response.body.isEmpty else { return 0 }
+            let bodyStart = raw.baseAddress! + pre
+            for (offset, byte) in response.body.enumerated() { bodyStart[offset] = byte }
+            let written = lws_write(wsi, bodyStart, response.body.count, LWS_WRITE_HTTP_FINAL)
+            return written < 0 ? -1 : 0
+        }
+        if status < 0 || closeAfterResponse { return -1 }
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+    }
+}

@@ -1,0 +1,29 @@
+import CLibWebSockets
+
+/// Reads request headers of a wsi while lws still holds them (during the HTTP and upgrade callbacks).
+enum HTTPHeaders {
+    static func value(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
+        let length = Int(lws_hdr_total_length(wsi, token))
+        guard length > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        guard lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token) >= 0 else { return nil }
+        return String(cString: buffer)
+    }
+
+    /// A header lws does not know by name; `name` is lower case with its colon, e.g. "x-api-key:".
+    static func custom(_ wsi: OpaquePointer, _ name: String) -> String? {
+        let nameLength = Int32(name.utf8.count)
+        let length = Int(lws_hdr_custom_length(wsi, name, nameLength))
+        guard length >= 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        guard lws_hdr_custom_copy(wsi, &buffer, Int32(buffer.count), name, nameLength) >= 0 else { return nil }
+        return String(cString: buffer)
+    }
+
+    static func peerIsLoopback(_ wsi: OpaquePointer) -> Bool {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return false }
+        let peer = String(cString: buffer)
+        return peer.hasPrefix("127.") || peer == "::1" || peer.hasPrefix("::ffff:127.")
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import HeraldCore
+import Logging
+import Synchronization
+
+/// A running Herald server: the event loops, the acceptor that feeds them, and the ticker that drives
+/// pings and timeouts. `run()` serves until SIGTERM or SIGINT, then shuts down gracefully.
+public final class Server: @unchecked Sendable {
+    private let settings: TransportSettings
+    private let logger: Logger
+    private let loops: [EventLoop]
+    private let acceptor: Acceptor
+    private let shared: ServerShared
+    private let tickerStopped = Atomic<Bool>(false)
+    public let node: Node
+
+    /// The port actually listened on (useful when the configuration asked for port 0).
+    public var port: Int { acceptor.port }
+
+    public init(config: HeraldConfig, version: String, logger: Logger) throws {
+        settings = TransportSettings(config: config)
+        self.logger = logger
+        signal(SIGPIPE, SIG_IGN)
+        LibWebSocketsLog.route(to: logger)
+        loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0) }
+        let wakers: [@Sendable () -> Void] = loops.map { loop in { loop.wake() } }
+        node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers)
+        shared = ServerShared(
+            settings: settings, api: ServerAPI(node: node),
+            apiAuthorization: APIAuthorization(key: config.httpAPI.key, insecure: config.httpAPI.insecure),
+            logger: logger)
+        for (loop, core) in zip(loops, node.makeLoopContexts()) {
+            loop.attach(server: shared, core: core)
+        }
+        acceptor = try Acceptor(address: settings.address, port: settings.port, loops: loops)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting, tells every client to reconnect elsewhere
+    /// (disconnect code 3001), waits for them to go (at most `herald.shutdown_timeout`), and returns.
+    public func run() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        for loop in loops { loop.start() }
+        acceptor.start()
+        startTicker()
+        logger.info("herald listening", metadata: [
+            "address": "\(settings.address.isEmpty ? "0.0.0.0" : settings.address)",
+            "port": "\(port)", "event_loops": "\(loops.count)",
+        ])
+
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        logger.info("shutting down", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        shutdown()
+    }
+
+    private func shutdown() {
+        shared.shuttingDown.store(true, ordering: .relaxed)
+        acceptor.stop()
+        for loop in loops { loop.beginShutdown() }
+        let deadline = monotonicMilliseconds() + Milliseconds(settings.shutdownTimeoutMs)
+        while shared.webSocketConnections.load(ordering: .relaxed) > 0, monotonicMilliseconds() < deadline {
+            usleep(10_000)
+        }
+        let remaining = shared.webSocketConnections.load(ordering: .relaxed)
+        if remaining > 0 { logger.warning("shutdown timeout: closing remaining connections", metadata: ["connections": "\(remaining)"]) }
+        tickerStopped.store(true, ordering: .relaxed)
+        for loop in loops { loop.stop() }
+        logger.info("stopped")
+    }
+
+    /// Wakes every loop a few times a second for pings, pong deadlines and connect timeouts.
+    private func startTicker() {
+        let thread = Thread { [self] in
+            while !tickerStopped.load(ordering: .relaxed) {
+                usleep(200_000)
+                for loop in loops {
+                    loop.tickDue.store(true, ordering: .releasing)
+                    loop.wake()
+                }
+            }
+        }
+        thread.name = "herald-ticker"
+        thread.start()
+    }
+
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(cString: buffer)
+    }
+}

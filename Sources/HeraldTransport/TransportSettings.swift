@@ -1,0 +1,42 @@
+import Foundation
+import HeraldCore
+
+/// The transport's bounds, read once from `HeraldConfig`.
+public struct TransportSettings: Sendable {
+    /// `http_server.address` and `http_server.port`.
+    public var address: String
+    public var port: Int
+    /// `herald.event_loops`; at least 1.
+    public var eventLoops: Int
+    /// `websocket.message_size_limit`: larger incoming messages close the connection with 1009.
+    public var messageSizeLimit: Int
+    /// `client.queue_max_size` and `herald.queue_max_messages`: a connection's outgoing queue bound.
+    public var queueMaxBytes: Int
+    public var queueMaxMessages: Int
+    /// `client.connection_limit`: WebSocket connections on this node; 0 means no limit.
+    public var connectionLimit: Int
+    /// `herald.http_api_body_limit`: larger API bodies are refused with 413.
+    public var apiBodyLimit: Int
+    /// `herald.shutdown_timeout`, in milliseconds.
+    public var shutdownTimeoutMs: Int
+
+    /// Bytes lws hands the callback per read; client commands are small, publications never come in here.
+    static let receiveChunkSize = 1024
+    /// Most bytes one `send()` is given: queued frames are gathered up to this size.
+    static let sendChunkSize = 64 * 1024
+}
+
+extension TransportSettings {
+    public init(config: HeraldConfig) {
+        address = config.httpServer.address
+        port = config.httpServer.port
+        let loops = config.herald.eventLoops
+        eventLoops = loops > 0 ? loops : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        messageSizeLimit = config.websocket.messageSizeLimit
+        queueMaxBytes = config.client.queueMaxSize
+        queueMaxMessages = config.herald.queueMaxMessages
+        connectionLimit = config.client.connectionLimit
+        apiBodyLimit = config.herald.httpAPIBodyLimit
+        shutdownTimeoutMs = Int(config.herald.shutdownTimeout.milliseconds)
+    }
+}

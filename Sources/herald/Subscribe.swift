@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldTransport
+
+struct Subscribe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Subscribe to CHANNEL and print each publication's data, one line each, as it arrives.")
+
+    @Argument(help: "Channel to subscribe to.") var channel: String
+    @Option(help: "Herald's WebSocket endpoint.") var url = "ws://127.0.0.1:8000/connection/websocket"
+    @Option(help: "Connection token, when the server requires one.") var token = ""
+
+    func run() throws {
+        guard let target = SubscribeClient.Target(url: url) else {
+            throw ValidationError("expected a ws:// URL, got \(url)")
+        }
+        setvbuf(stdout, nil, _IOLBF, 0)
+        let client = SubscribeClient(target: target, channel: channel, token: token,
+            onPublication: { data in
+                print(String(decoding: data, as: UTF8.self))
+            },
+            onEvent: { event in
+                switch event {
+                case .connected(let client): note("connected as \(client)")
+                case .subscribed: note("subscribed to \(channel)")
+                case .failed(let reason): note("error: \(reason)")
+                case .disconnected(let code, let reason, let reconnecting):
+                    note("disconnected: \(reason.isEmpty ? "closed" : reason)\(code > 0 ? " (\(code))" : "")"
+                         + (reconnecting ? ", reconnecting" : ""))
+                }
+            })
+        let status = client.run()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Status lines go to stderr so stdout carries publications only.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data("herald: \(text)\n".utf8))
+}

@@ -1,0 +1,44 @@
+import XCTest
+@testable import HeraldCore
+
+final class OutboundQueueTests: XCTestCase {
+    private func frame(_ size: Int) -> Frame { Frame(text: [UInt8](repeating: 0x61, count: size)) }
+
+    func testBoundInFrames() {
+        var queue = OutboundQueue(maxBytes: 1 << 20, maxFrames: 2)
+        XCTAssertTrue(queue.push(frame(1)))
+        XCTAssertTrue(queue.push(frame(1)))
+        XCTAssertFalse(queue.push(frame(1)), "a third frame passes the bound of two")
+        XCTAssertEqual(queue.count, 2)
+    }
+
+    func testBoundInBytes() {
+        var queue = OutboundQueue(maxBytes: 100, maxFrames: 100)
+        XCTAssertTrue(queue.push(frame(60)))   // 62 bytes framed
+        XCTAssertFalse(queue.push(frame(60)))
+        XCTAssertEqual(queue.byteCount, 62)
+    }
+
+    func testPrefixGathersUpToTheLimitButAlwaysOne() {
+        var queue = OutboundQueue(maxBytes: 1 << 20, maxFrames: 100)
+        for _ in 0..<5 { _ = queue.push(frame(8)) }   // 10 bytes each
+        XCTAssertEqual(queue.prefix(fittingIn: 35).count, 3)
+        XCTAssertEqual(queue.prefix(fittingIn: 1).count, 1)
+        queue.removeFirst(3)
+        XCTAssertEqual(queue.count, 2)
+        XCTAssertEqual(queue.byteCount, 20)
+        queue.removeFirst(2)
+        XCTAssertTrue(queue.isEmpty)
+        XCTAssertEqual(queue.byteCount, 0)
+        XCTAssertTrue(queue.push(frame(8)), "an emptied queue accepts again")
+    }
+
+    func testFrameHeaderLengths() {
+        XCTAssertEqual(Array(Frame(text: Array("hi".utf8)).bytes), [0x81, 2, 0x68, 0x69])
+        let medium = Frame(text: [UInt8](repeating: 0, count: 300)).bytes
+        XCTAssertEqual(Array(medium[0..<4]), [0x81, 126, 0x01, 0x2C])
+        let large = Frame(text: [UInt8](repeating: 0, count: 70_000)).bytes
+        XCTAssertEqual(Array(large[0..<10]), [0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70])
+        XCTAssertEqual(large.count, 70_010)
+    }
+}
