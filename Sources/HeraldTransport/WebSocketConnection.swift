@@ -59,8 +59,8 @@ final class WebSocketConnection: SessionOutput {
     // MARK: Reading
 
     func receive(_ chunk: UnsafeRawBufferPointer) -> Int32 {
-        if lws_frame_is_binary(wsi) != 0 {
-            return closeNow(code: Disconnect.badRequest.code, reason: "binary frames need the protobuf protocol")
+        if lws_frame_is_binary(wsi) != 0 {  // JSON protocol only: binary is a protocol violation
+            return closeNow(code: Disconnect.badRequest.code, reason: Disconnect.badRequest.reason)
         }
         let complete = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
         let limit = loop.server.settings.messageSizeLimit

@@ -62,7 +62,6 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.herald.httpAPIBodyLimit, 1_048_576)
         XCTAssertEqual(config.herald.shutdownTimeout, .seconds(5))
         XCTAssertFalse(config.developmentMode)
-        XCTAssertFalse(config.apiLoopbackOnly)
         XCTAssertNoThrow(try config.validate())
     }
 
@@ -75,7 +74,6 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(config.developmentMode)
         XCTAssertTrue(config.client.insecure)
         XCTAssertTrue(config.httpAPI.insecure)
-        XCTAssertTrue(config.apiLoopbackOnly)
         XCTAssertTrue(config.channel.withoutNamespace.presence)
     }
 

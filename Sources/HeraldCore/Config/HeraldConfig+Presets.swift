@@ -11,7 +11,6 @@ extension HeraldConfig {
         config.developmentMode = true
         config.client.insecure = true
         config.httpAPI.insecure = true
-        config.apiLoopbackOnly = true
         config.channel.withoutNamespace.presence = true
         return config
     }()

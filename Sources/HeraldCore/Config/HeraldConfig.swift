@@ -12,9 +12,6 @@ public struct HeraldConfig: Sendable, Equatable {
     public var herald = Herald()
     /// Set only by `.development` (no configuration file); not a file key.
     public var developmentMode = false
-    /// The server API is served to loopback peers only. Set by `.development`, where the API needs no key;
-    /// not a file key.
-    public var apiLoopbackOnly = false
 
     init() {}
 
