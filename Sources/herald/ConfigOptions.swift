@@ -23,7 +23,13 @@ struct ConfigOptions: ParsableArguments {
                 file: config, environment: ProcessInfo.processInfo.environment,
                 overrides: ConfigOverrides(port: port, address: address, logLevel: logLevel))
         } catch {
-            throw ValidationError("configuration: \(error)")
+            throw ConfigurationFailure(description: "configuration: \(error)")
         }
     }
+}
+
+/// A configuration problem: reported as one line naming the key, without the usage text that
+/// `ValidationError` would add.
+struct ConfigurationFailure: Error, CustomStringConvertible {
+    let description: String
 }
