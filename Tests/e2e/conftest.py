@@ -1,0 +1,142 @@
+"""Harness for the end-to-end tests: the real `herald` binary on a free loopback port.
+
+Every server a test starts is stopped by its PID when the test ends, pass or fail; its log is kept and shown
+when the test fails.
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERALD_BIN = os.environ.get("HERALD_BIN", str(REPO / ".build" / "release" / "herald"))
+ARTIFACTS = REPO / "test-artifacts"
+
+# A configuration most tests start from: anonymous clients may connect and subscribe to channels without a
+# namespace; the API needs a key.
+API_KEY = "test-api-key"
+
+
+def base_config(**sections):
+    config = {
+        "http_api": {"key": API_KEY},
+        "client": {"allow_anonymous_connect_without_token": True},
+        "channel": {
+            "without_namespace": {"allow_subscribe_for_client": True, "allow_subscribe_for_anonymous": True},
+        },
+    }
+    for name, values in sections.items():
+        config.setdefault(name, {}).update(values)
+    return config
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Herald:
+    """One running server process."""
+
+    def __init__(self, config, port=None, workdir=None):
+        self.port = port or free_port()
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="herald-e2e-"))
+        self.log_path = self.workdir / f"herald-{self.port}.log"
+        args = [HERALD_BIN, "serve", "--port", str(self.port), "--address", "127.0.0.1"]
+        if config is not None:
+            config_path = self.workdir / "config.json"
+            config_path.write_text(json.dumps(config))
+            args += ["--config", str(config_path)]
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_healthy()
+
+    @property
+    def ws_url(self):
+        return f"ws://127.0.0.1:{self.port}/connection/websocket"
+
+    @property
+    def http_base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_healthy(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"herald exited with {self.process.returncode}:\n{self.log_text()}")
+            try:
+                status, _ = self.request("GET", "/health")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"herald did not become healthy in {timeout}s:\n{self.log_text()}")
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def api(self, method, params, key=API_KEY):
+        headers = {"X-API-Key": key} if key else {}
+        status, body = self.request("POST", f"/api/{method}", json.dumps(params), headers)
+        return status, json.loads(body) if body else None
+
+    def log_text(self):
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Stops the process by its PID; returns its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_herald(request):
+    """Factory: start_herald(config) -> Herald. Everything started is stopped at teardown."""
+    started = []
+
+    def start(config, **kwargs):
+        server = Herald(config, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for server in started:
+        server.stop()
+        if failed:
+            print(f"--- herald log (port {server.port}) ---\n{server.log_path.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def herald(start_herald):
+    return start_herald(base_config())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
