@@ -12,7 +12,7 @@ run: release
 
 test: release $(VENV)/.ready
 	$(SWIFT) test
-	HERALD_BIN=$(abspath $(HERALD)) $(PYTHON) -m pytest -q Tests/e2e
+	E2E_HERALD_BIN=$(abspath $(HERALD)) $(PYTHON) -m pytest -q Tests/e2e
 
 release: system-deps
 	$(SWIFT) build -c release --static-swift-stdlib --product herald
@@ -24,7 +24,7 @@ unit-test: system-deps
 	$(SWIFT) test
 
 e2e-test: release $(VENV)/.ready
-	HERALD_BIN=$(abspath $(HERALD)) $(PYTHON) -m pytest -q Tests/e2e
+	E2E_HERALD_BIN=$(abspath $(HERALD)) $(PYTHON) -m pytest -q Tests/e2e
 
 # apt packages Herald builds against; installed only when missing.
 system-deps:

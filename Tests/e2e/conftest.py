@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HERALD_BIN = os.environ.get("HERALD_BIN", str(REPO / ".build" / "release" / "herald"))
+E2E_HERALD_BIN = os.environ.get("E2E_HERALD_BIN", str(REPO / ".build" / "release" / "herald"))
 ARTIFACTS = REPO / "test-artifacts"
 
 # A configuration most tests start from: anonymous clients may connect and subscribe to channels without a
@@ -50,7 +50,7 @@ class Herald:
         self.port = port or free_port()
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="herald-e2e-"))
         self.log_path = self.workdir / f"herald-{self.port}.log"
-        args = [HERALD_BIN, "serve", "--port", str(self.port), "--address", "127.0.0.1"]
+        args = [E2E_HERALD_BIN, "serve", "--port", str(self.port), "--address", "127.0.0.1"]
         if config is not None:
             config_path = self.workdir / "config.json"
             config_path.write_text(json.dumps(config))
