@@ -35,7 +35,7 @@ func heraldCallback(
         HTTPExchange.release(wsi)
 
     // WebSocket connections.
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return WebSocketConnection.admit(wsi, loop: loop)
     case LWS_CALLBACK_ESTABLISHED:
         let connection = WebSocketConnection(wsi: wsi, loop: loop)

@@ -33,27 +33,45 @@ final class WebSocketConnection: SessionOutput {
         OpaqueUserData.detach(from: wsi)
     }
 
-    /// Decides an upgrade before it happens: the path, the shutdown state and the connection limit.
-    /// Refusals get an HTTP status (404, 503) rather than a silent hang-up.
+    /// Decides an upgrade before it happens: the path, the shutdown state, the connection limit and the
+    /// subprotocol. A refusal answers with an HTTP status (404, 503, 400) and returns 1, which tells lws the
+    /// response is written; 0 lets the upgrade proceed.
     static func admit(_ wsi: OpaquePointer, loop: EventLoop) -> Int32 {
         let server: ServerShared = loop.server
-        let path = HTTPHeaders.value(wsi, WSI_TOKEN_GET_URI) ?? ""
-        if path != "/connection/websocket" {
-            lws_return_http_status(wsi, 404, nil)
-            return 1
+        if HTTPHeaders.value(wsi, WSI_TOKEN_GET_URI) != "/connection/websocket" {
+            return refuse(wsi, 404, "Not Found", "no WebSocket endpoint at this path")
+        }
+        if server.shuttingDown.load(ordering: .relaxed) {
+            return refuse(wsi, 503, "Service Unavailable", "shutting down")
         }
         let limit = server.settings.connectionLimit
-        if server.shuttingDown.load(ordering: .relaxed)
-            || (limit > 0 && server.webSocketConnections.load(ordering: .relaxed) >= limit) {
-            lws_return_http_status(wsi, 503, nil)
-            return 1
+        if limit > 0 && server.webSocketConnections.load(ordering: .relaxed) >= limit {
+            return refuse(wsi, 503, "Service Unavailable", "connection limit reached")
         }
         if let subprotocol = HTTPHeaders.value(wsi, WSI_TOKEN_PROTOCOL), !subprotocol.isEmpty {
             // Only the JSON protocol is spoken; a Protobuf SDK must be told so instead of being misread.
-            lws_return_http_status(wsi, 400, nil)
-            return 1
+            return refuse(wsi, 400, "Bad Request", "only the Centrifuge JSON protocol is supported")
         }
         return 0
+    }
+
+    /// Writes a whole HTTP/1.1 refusal by hand: lws's helpers answer an upgrade request as HTTP/1.0,
+    /// which WebSocket clients reject as malformed instead of reporting the status.
+    private static func refuse(_ wsi: OpaquePointer, _ status: Int, _ text: String, _ message: String) -> Int32 {
+        var body = JSONWriter()
+        body.appendRaw("{\"error\":{\"code\":")
+        body.appendInt(status)
+        body.appendRaw(",\"message\":")
+        body.appendString(message)
+        body.appendRaw("}}")
+        let head = "HTTP/1.1 \(status) \(text)\r\ncontent-type: application/json\r\n"
+            + "content-length: \(body.bytes.count)\r\nconnection: close\r\n\r\n"
+        var response = [UInt8](repeating: 0, count: Int(herald_lws_pre)) + Array(head.utf8) + body.bytes
+        let pre = Int(herald_lws_pre)
+        let written = response.withUnsafeMutableBufferPointer {
+            lws_write(wsi, $0.baseAddress! + pre, $0.count - pre, LWS_WRITE_HTTP_FINAL)
+        }
+        return written < 0 ? -1 : 1
     }
 
     // MARK: Reading

@@ -14,7 +14,8 @@ class RawClient:
 
     @classmethod
     async def open(cls, url, **kwargs):
-        return cls(await websockets.connect(url, max_size=None, **kwargs))
+        # The protocol has its own pings; websockets' keepalive would misread a busy test client as dead.
+        return cls(await websockets.connect(url, max_size=None, ping_interval=None, **kwargs))
 
     async def send(self, *commands):
         """Sends the commands (dicts get ids when they lack one) in one frame; returns their ids."""
