@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Synchronization
 
 /// The listening socket and the thread that accepts on it, dealing accepted sockets to the event loops in
@@ -8,7 +8,7 @@ final class Acceptor: @unchecked Sendable {
     private let listener: Int32
     private let loops: [EventLoop]
     private let stopped = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    private var thread: ServiceThread?
     let port: Int
 
     init(address: String, port: Int, loops: [EventLoop]) throws {
@@ -45,9 +45,7 @@ final class Acceptor: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "herald-accept"
-        thread.start()
+        thread = ServiceThread.start(name: "herald-accept") { [self] in run() }
     }
 
     private func run() {
@@ -69,14 +67,13 @@ final class Acceptor: @unchecked Sendable {
             loops[next].adopt(socket: fd)
             next = (next + 1) % loops.count
         }
-        finished.signal()
     }
 
     /// Stops accepting: shutting the socket down wakes the blocked `accept`.
     func stop() {
         stopped.store(true, ordering: .releasing)
         shutdown(listener, Int32(SHUT_RDWR))
-        finished.wait()
+        thread?.join()
         close(listener)
     }
 }

@@ -1,5 +1,5 @@
 import CLibWebSockets
-import Foundation
+import Glibc
 import HeraldCore
 import Logging
 import Synchronization
@@ -17,7 +17,7 @@ final class EventLoop: @unchecked Sendable {
     let tickDue = Atomic<Bool>(false)
     private let shutdownDue = Atomic<Bool>(false)
     private let stopDue = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    private var thread: ServiceThread?
     /// False once the context is being destroyed: wakes from other threads must not touch it then.
     private let alive = Mutex<Bool>(true)
     /// Where several queued frames are gathered into one write; shared by this loop's connections.
@@ -72,11 +72,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
-            run()
-        }
-        thread.name = "herald-loop-\(index)"
-        thread.start()
+        thread = ServiceThread.start(name: "herald-loop-\(index)") { [self] in run() }
     }
 
     private func run() {
@@ -85,7 +81,6 @@ final class EventLoop: @unchecked Sendable {
         }
         alive.withLock { $0 = false }
         lws_context_destroy(context)
-        finished.signal()
     }
 
     /// Runs on the loop's thread when woken: new sockets, timers, posted events, shutdown.
@@ -116,7 +111,7 @@ final class EventLoop: @unchecked Sendable {
     func stop() {
         stopDue.store(true, ordering: .releasing)
         wake()
-        finished.wait()
+        thread?.join()
     }
 }
 

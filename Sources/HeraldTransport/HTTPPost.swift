@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// A one-shot blocking HTTP/1.1 POST over a plain socket, for `herald publish` and friends. It speaks just
 /// enough HTTP for Herald's own API: no TLS, no redirects, `Connection: close`.
@@ -46,7 +46,7 @@ public enum HTTPPost {
             received.append(contentsOf: chunk[0..<count])
         }
         let text = String(decoding: received, as: UTF8.self)
-        guard let headerEnd = text.range(of: "\r\n\r\n"),
+        guard let headerEnd = text.firstRange(of: "\r\n\r\n"),
               let statusText = text.split(separator: " ", maxSplits: 2).dropFirst().first,
               let status = Int(statusText)
         else { throw Failure(description: "malformed HTTP response from \(host):\(port)") }

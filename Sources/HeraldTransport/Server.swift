@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import HeraldCore
 import Logging
 import Synchronization
@@ -12,6 +12,7 @@ public final class Server: @unchecked Sendable {
     private let acceptor: Acceptor
     private let shared: ServerShared
     private let tickerStopped = Atomic<Bool>(false)
+    private var ticker: ServiceThread?
     public let node: Node
 
     /// The port actually listened on (useful when the configuration asked for port 0).
@@ -69,13 +70,14 @@ public final class Server: @unchecked Sendable {
         let remaining = shared.webSocketConnections.load(ordering: .relaxed)
         if remaining > 0 { logger.warning("shutdown timeout: closing remaining connections", metadata: ["connections": "\(remaining)"]) }
         tickerStopped.store(true, ordering: .relaxed)
+        ticker?.join()
         for loop in loops { loop.stop() }
         logger.info("stopped")
     }
 
     /// Wakes every loop a few times a second for pings, pong deadlines and connect timeouts.
     private func startTicker() {
-        let thread = Thread { [self] in
+        ticker = ServiceThread.start(name: "herald-ticker") { [self] in
             while !tickerStopped.load(ordering: .relaxed) {
                 usleep(200_000)
                 for loop in loops {
@@ -84,8 +86,6 @@ public final class Server: @unchecked Sendable {
                 }
             }
         }
-        thread.name = "herald-ticker"
-        thread.start()
     }
 
     private static func hostName() -> String {

@@ -1,5 +1,5 @@
 import CLibWebSockets
-import Foundation
+import Glibc
 import HeraldCore
 
 /// The terminal subscriber behind `herald subscribe`: a Centrifuge-protocol client on libwebsockets that

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HeraldCore
 
 /// The options every command that reads the configuration shares: file, then `HERALD_*` environment

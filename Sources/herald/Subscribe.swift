@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import Glibc
 import HeraldCore
 import HeraldTransport
 
@@ -37,5 +37,5 @@ struct Subscribe: ParsableCommand {
 
 /// Status lines go to stderr so stdout carries publications only.
 func note(_ text: String) {
-    FileHandle.standardError.write(Data("herald: \(text)\n".utf8))
+    fputs("herald: \(text)\n", stderr)
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Yams
 
 /// Values given on the command line, which win over the environment and the file.
@@ -57,7 +57,7 @@ public struct ConfigLoader {
             throw ConfigError(file, "cannot read configuration file: \(error.localizedDescription)")
         }
         let format: String
-        switch (file as NSString).pathExtension.lowercased() {
+        switch fileExtension(of: file) {
         case "json": format = "JSON"
         case "yaml", "yml": format = "YAML"
         default: format = text.drop(while: \.isWhitespace).hasPrefix("{") ? "JSON" : "YAML"
@@ -95,5 +95,14 @@ public struct ConfigLoader {
     /// `herald`; Centrifugo skips the same pattern rather than warn.
     private static func isKubernetesServiceVariable(_ name: String) -> Bool {
         name.contains("_PORT") || name.contains("_SERVICE_")
+    }
+}
+
+extension ConfigLoader {
+    /// "json" for "/etc/herald/config.JSON"; "" when the file name has no extension.
+    static func fileExtension(of path: String) -> String {
+        let name = path.split(separator: "/").last ?? ""
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+        return name[name.index(after: dot)...].lowercased()
     }
 }

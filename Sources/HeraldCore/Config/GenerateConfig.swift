@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension ConfigLoader {
     /// A production configuration for `herald genconfig`, like `centrifugo genconfig` writes: fresh random
