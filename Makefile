@@ -2,17 +2,35 @@
 SWIFT      ?= swift
 VENV       := .venv
 HERALD     := .build/release/herald
+BENCH      := .build/release/herald-bench
 APT_NEEDS  := libwebsockets-dev pkg-config
 PYTHON     := $(VENV)/bin/python
 
-.PHONY: run test build release system-deps unit-test e2e-test clean
+.PHONY: run test build release system-deps unit-test e2e-test bench bench-quick bench-tool peers clean
 
 run: release
 	$(HERALD) serve
 
-test: release $(VENV)/.ready
+test: release bench-tool $(VENV)/.ready
 	$(SWIFT) test
 	E2E_HERALD_BIN=$(abspath $(HERALD)) $(PYTHON) -m pytest -q Tests/e2e
+	@echo "benchmark smoke test (the load generator against Herald, so it cannot rot):"
+	taskset -c 1 $(BENCH) --suite smoke --herald $(HERALD)
+
+# Herald against uWebSockets and Nchan on this machine (BENCHMARKS.md says how to read it). Not part of
+# `make test`: it takes about half an hour.
+bench: release bench-tool peers
+	taskset -c 1 $(BENCH) --suite full --runs 3 --herald $(HERALD) --json bench-results.jsonl
+
+# One comparison point against uWebSockets, for use while developing (under 3 minutes).
+bench-quick: release bench-tool peers
+	taskset -c 1 $(BENCH) --suite quick --servers herald,uws --herald $(HERALD)
+
+bench-tool: system-deps
+	$(SWIFT) build -c release --product herald-bench
+
+peers:
+	bench/peers/install.sh
 
 release: system-deps
 	$(SWIFT) build -c release --static-swift-stdlib --product herald

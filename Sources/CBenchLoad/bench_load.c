@@ -33,7 +33,7 @@ typedef struct conn {
     enum conn_state state;
     int channel;
     int ready;
-    int64_t last_seq;
+    int64_t *last_seq;                /* per publishing connection: each one's publications must stay in order */
     buffer in, out;
     /* publisher only: channels of the requests awaiting an answer, in order */
     int pending[MAX_PUBLISH_DEPTH];
@@ -203,7 +203,8 @@ static void record_latency(bench *b, uint64_t sent_us, uint64_t received_us) {
     b->results.measured++;
 }
 
-/* Every publication in a text payload: each carries {"t":<send µs>,"s":<sequence>,...}. */
+/* Every publication in a text payload: each carries {"t":<send µs>,"s":<sequence>,"k":<publisher>,...}.
+ * Order is checked per publishing connection: concurrent publishers race, one publisher's sequence may not. */
 static void scan_payload(bench *b, conn *c, const char *payload, size_t length, uint64_t received_us) {
     const char *end = payload + length;
     for (const char *p = payload; p < end;) {
@@ -216,9 +217,12 @@ static void scan_payload(bench *b, conn *c, const char *payload, size_t length, 
             continue;
         }
         int64_t seq = (int64_t)strtoll(after + 5, &after, 10);
+        long publisher = after + 5 <= end && strncmp(after, ",\"k\":", 5) == 0 ? strtol(after + 5, &after, 10) : 0;
         b->results.received++;
-        if (seq <= c->last_seq) b->results.out_of_order++;
-        c->last_seq = seq;
+        if (c->last_seq && publisher >= 0 && publisher < b->publisher_count) {
+            if (seq <= c->last_seq[publisher]) b->results.out_of_order++;
+            c->last_seq[publisher] = seq;
+        }
         record_latency(b, sent, received_us);
         b->last_delivery_us = received_us;
         p = after;
@@ -400,8 +404,10 @@ bench *bench_create(const bench_config *config) {
     }
     b->fine = calloc(BENCH_FINE_US, sizeof(uint64_t));
     b->coarse = calloc(BENCH_COARSE_MS, sizeof(uint64_t));
-    b->publisher_count = (b->config.in_flight + MAX_PUBLISH_DEPTH - 1) / MAX_PUBLISH_DEPTH;
-    b->publish_depth = (b->config.in_flight + b->publisher_count - 1) / b->publisher_count;
+    /* One request outstanding per keep-alive connection: Herald's libwebsockets 4.1 stalls on pipelined
+     * POSTs, and one connection per in-flight request treats every server alike. */
+    b->publisher_count = b->config.in_flight;
+    b->publish_depth = 1;
     b->publishers = calloc((size_t)b->publisher_count, sizeof(conn));
     return b;
 }
@@ -414,7 +420,6 @@ int bench_connect(bench *b, double timeout_seconds) {
             int i = b->next_to_open++;
             conn *c = &b->subscribers[i];
             c->channel = i % b->config.channels;
-            c->last_seq = -1;
             if (open_socket(b, c, i % b->config.source_addresses) < 0) {
                 b->results.connect_failures++;
                 continue;
@@ -448,13 +453,13 @@ static int open_publishers(bench *b) {
     }
 }
 
-static void send_publication(bench *b, conn *c, uint64_t sequence) {
+static void send_publication(bench *b, conn *c, uint64_t sequence, int publisher) {
     int channel = (int)(sequence % (uint64_t)b->config.channels);
     const char *name = b->channel_names[channel];
     char payload[4096];
     int size = b->config.payload_size < (int)sizeof payload - 1 ? b->config.payload_size : (int)sizeof payload - 1;
-    int n = snprintf(payload, sizeof payload, "{\"t\":%llu,\"s\":%llu,\"p\":\"",
-                     (unsigned long long)now_us(), (unsigned long long)sequence);
+    int n = snprintf(payload, sizeof payload, "{\"t\":%llu,\"s\":%llu,\"k\":%d,\"p\":\"",
+                     (unsigned long long)now_us(), (unsigned long long)sequence, publisher);
     while (n < size - 2) payload[n++] = 'x';
     payload[n++] = '"';
     payload[n++] = '}';
@@ -480,6 +485,10 @@ static void send_publication(bench *b, conn *c, uint64_t sequence) {
 
 int bench_run(bench *b, double rate, double seconds, double warmup_seconds, double drain_seconds) {
     if (open_publishers(b) < 0) return -1;
+    for (int i = 0; i < b->config.subscribers; i++) {
+        b->subscribers[i].last_seq = malloc(sizeof(int64_t) * (size_t)b->publisher_count);
+        for (int k = 0; k < b->publisher_count; k++) b->subscribers[i].last_seq[k] = -1;
+    }
     uint64_t start = now_us(), end = start + (uint64_t)(seconds * 1e6);
     b->warmup_end_us = start + (uint64_t)(warmup_seconds * 1e6);
     double interval_us = 1e6 / rate;
@@ -504,7 +513,7 @@ int bench_run(bench *b, double rate, double seconds, double warmup_seconds, doub
             }
             if (!c) break;
             next_publisher = (int)((c - b->publishers) + 1) % b->publisher_count;
-            send_publication(b, c, sequence++);
+            send_publication(b, c, sequence++, (int)(c - b->publishers));
             outstanding++;
         }
         uint64_t next_due = start + (uint64_t)((double)sequence * interval_us);
@@ -531,6 +540,7 @@ void bench_destroy(bench *b) {
     for (int i = 0; i < b->config.subscribers; i++) {
         close_conn(b, &b->subscribers[i]);
         free(b->subscribers[i].in.data);
+        free(b->subscribers[i].last_seq);
         free(b->subscribers[i].out.data);
     }
     for (int i = 0; i < b->publisher_count; i++) {

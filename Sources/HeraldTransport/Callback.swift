@@ -26,11 +26,6 @@ func heraldCallback(
         return exchange.body(UnsafeRawBufferPointer(start: input, count: length))
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return HTTPExchange.of(wsi)?.bodyComplete() ?? 0
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        guard let exchange = HTTPExchange.of(wsi) else { return 0 }
-        let result = exchange.writeable()
-        if exchange.isComplete { HTTPExchange.release(wsi) }
-        return result
     case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         HTTPExchange.release(wsi)
 

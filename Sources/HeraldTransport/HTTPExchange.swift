@@ -2,17 +2,15 @@ import CLibWebSockets
 import HeraldCore
 
 /// One HTTP request and its response: `GET /health`, `POST /api/<method>`, and 404 for anything else.
-/// The body is collected up to `herald.http_api_body_limit`; the response is written whole when the
-/// connection is writable, then the keep-alive connection waits for its next request.
+/// The body is collected up to `herald.http_api_body_limit`; the response is written whole as soon as it is
+/// known, then the keep-alive connection waits for its next request (pipelined requests included).
 final class HTTPExchange {
     private let wsi: OpaquePointer
     private unowned let loop: EventLoop
     private let path: String
     private var body: [UInt8] = []
-    private var response: (status: Int, body: [UInt8])?
     /// After a refusal that leaves an unread body on the socket, the connection cannot be reused.
     private var closeAfterResponse = false
-    private(set) var isComplete = false
 
     init(wsi: OpaquePointer, loop: EventLoop, path: String) {
         self.wsi = wsi
@@ -57,7 +55,6 @@ final class HTTPExchange {
     }
 
     func body(_ chunk: UnsafeRawBufferPointer) -> Int32 {
-        guard response == nil else { return 0 }
         if body.count + chunk.count > loop.server.settings.apiBodyLimit {
             return refuseTooLarge()
         }
@@ -66,7 +63,6 @@ final class HTTPExchange {
     }
 
     func bodyComplete() -> Int32 {
-        guard response == nil else { return 0 }
         let method = String(path.dropFirst("/api/".count))
         let result = loop.server.api.handle(method: method, body: body)
         return respond(result.status, result.body)
@@ -77,23 +73,27 @@ final class HTTPExchange {
         return respond(413, Array("{\"error\":{\"code\":413,\"message\":\"request body too large\"}}".utf8))
     }
 
+    /// Writes the whole response at once and ends the exchange. Answering inside the callback that
+    /// completed the request (not later, when writable) matters: lws 4.1 parses a pipelined next request only
+    /// after the transaction is completed, and otherwise hands its bytes to this exchange as more body.
     private func respond(_ status: Int, _ body: [UInt8]) -> Int32 {
-        response = (status, body)
-        lws_callback_on_writable(wsi)
-        return 0
+        let written = write(status, body)
+        // The next request on this keep-alive connection gets its own exchange; the callback still holds
+        // this one for the rest of the call.
+        OpaqueUserData.detach(from: wsi)
+        if written < 0 || closeAfterResponse { return -1 }
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 
-    func writeable() -> Int32 {
-        guard let response, !isComplete else { return 0 }
-        isComplete = true
+    private func write(_ status: Int, _ body: [UInt8]) -> Int32 {
         let pre = Int(herald_lws_pre)
-        var buffer = [UInt8](repeating: 0, count: pre + 512 + response.body.count)
-        let status = buffer.withUnsafeMutableBufferPointer { raw -> Int32 in
+        var buffer = [UInt8](repeating: 0, count: pre + 512 + body.count)
+        return buffer.withUnsafeMutableBufferPointer { raw -> Int32 in
             let start = raw.baseAddress! + pre
             var cursor: UnsafeMutablePointer<UInt8>? = start
             let end = raw.baseAddress! + raw.count
-            if lws_add_http_common_headers(wsi, UInt32(response.status), "application/json",
-                                           lws_filepos_t(response.body.count), &cursor, end) != 0 {
+            if lws_add_http_common_headers(wsi, UInt32(status), "application/json",
+                                           lws_filepos_t(body.count), &cursor, end) != 0 {
                 return -1
             }
             if closeAfterResponse,
@@ -101,13 +101,9 @@ final class HTTPExchange {
                 return -1
             }
             if lws_finalize_write_http_header(wsi, start, &cursor, end) != 0 { return -1 }
-            guard !response.body.isEmpty else { return 0 }
-            let bodyStart = raw.baseAddress! + pre
-            for (offset, byte) in response.body.enumerated() { bodyStart[offset] = byte }
-            let written = lws_write(wsi, bodyStart, response.body.count, LWS_WRITE_HTTP_FINAL)
-            return written < 0 ? -1 : 0
+            guard !body.isEmpty else { return 0 }
+            for (offset, byte) in body.enumerated() { start[offset] = byte }
+            return lws_write(wsi, start, body.count, LWS_WRITE_HTTP_FINAL) < 0 ? -1 : 0
         }
-        if status < 0 || closeAfterResponse { return -1 }
-        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 }

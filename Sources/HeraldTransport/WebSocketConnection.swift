@@ -121,7 +121,15 @@ final class WebSocketConnection: SessionOutput {
 
     /// Writes everything queued (up to one send's worth) in one `lws_write`, or the close frame when the
     /// queue is empty and the connection is closing.
+    ///
+    /// lws keeps what the socket did not take in a buffer of its own and sends it on later POLLOUTs, but
+    /// only while someone asks for writability: so Herald keeps asking until that buffer is empty, and
+    /// never writes on top of it. The connection's queue stays the one place that grows, under its bound.
     func writeable() -> Int32 {
+        if lws_send_pipe_choked(wsi) != 0 {
+            lws_callback_on_writable(wsi)
+            return 0
+        }
         if queue.isEmpty {
             guard let closing else { return 0 }
             return closeNow(code: closing.code, reason: closing.reason)
@@ -143,7 +151,9 @@ final class WebSocketConnection: SessionOutput {
         }
         if written < 0 { return -1 }
         queue.removeFirst(batch.count)
-        if !queue.isEmpty || closing != nil { lws_callback_on_writable(wsi) }
+        if !queue.isEmpty || closing != nil || lws_send_pipe_choked(wsi) != 0 {
+            lws_callback_on_writable(wsi)
+        }
         return 0
     }
 

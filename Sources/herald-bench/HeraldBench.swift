@@ -11,7 +11,7 @@ struct HeraldBench: ParsableCommand {
             a fresh process per point. `make bench` and `make bench-quick` do both.
             """)
 
-    enum Suite: String, ExpressibleByArgument { case smoke, quick, full }
+    enum Suite: String, ExpressibleByArgument { case smoke, quick, full, point }
 
     @Option(help: "smoke (Herald alone, a small point that must pass), quick (one point against uWS), full.")
     var suite: Suite = .quick
@@ -21,6 +21,8 @@ struct HeraldBench: ParsableCommand {
     @Option(help: "Runs per point; the median (by p99) is reported.") var runs = 1
     @Option(help: "Append one JSON object per point to this file.") var json: String?
     @Option(help: "Scratch directory for configs and server logs.") var workdir = "/tmp/herald-bench"
+    @Option(help: "With --suite point: subscribers, rate, publishes in flight, seconds.")
+    var point = "1000,100,4,5"
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -46,6 +48,15 @@ struct HeraldBench: ParsableCommand {
             let passed = result.passes(p99Limit: 1000) && result.connected == 200
             Report.point("smoke", result, passed: passed)
             if !passed { throw ExitCode(1) }
+        case .point:
+            let values = point.split(separator: ",").compactMap { Double($0) }
+            guard values.count == 4 else { throw ValidationError("--point SUBSCRIBERS,RATE,IN_FLIGHT,SECONDS") }
+            Report.header("point")
+            for peer in selected {
+                var spec = PointSpec(subscribers: Int(values[0]), rate: values[1], inFlight: Int(values[2]))
+                spec.seconds = values[3]
+                if let result = suites.median(peer, spec) { Report.point("point", result, passed: nil) }
+            }
         case .quick:
             _ = suites.fanOut(subscribers: 1000, inFlight: 4, rates: [250, 500], p99Limit: 50)
             _ = suites.fanOut(subscribers: 1000, inFlight: 64, rates: [1000, 2000], p99Limit: 50)

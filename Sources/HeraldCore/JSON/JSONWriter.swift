@@ -13,45 +13,74 @@ public struct JSONWriter {
     }
 
     public mutating func appendRaw(_ ascii: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: ascii.utf8Start, count: ascii.utf8CodeUnitCount))
+        ascii.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    /// A quoted string, escaped per RFC 8259; non-ASCII UTF-8 passes through.
+    /// A quoted string, escaped per RFC 8259; non-ASCII UTF-8 passes through unchanged.
     public mutating func appendString(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        var text = text
+        // `withUTF8` lends the string's own storage (no copy for native strings); the buffer is only read within
+        // its bounds by `appendEscaped`.
+        text.withUTF8 { appendEscaped($0) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Copies each run of bytes that needs no escaping in one go; most strings are a single run.
+    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var runStart = 0
+        for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            runStart = index + 1
             switch byte {
-            case UInt8(ascii: "\""): appendRaw("\\\"")
-            case UInt8(ascii: "\\"): appendRaw("\\\\")
+            case 0x22: appendRaw("\\\"")
+            case 0x5C: appendRaw("\\\\")
             case 0x08: appendRaw("\\b")
             case 0x0C: appendRaw("\\f")
             case 0x0A: appendRaw("\\n")
             case 0x0D: appendRaw("\\r")
             case 0x09: appendRaw("\\t")
-            case ..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
+            default:
                 appendRaw("\\u00")
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0F)])
-            default: bytes.append(byte)
+                bytes.append(Self.hexDigit(byte >> 4))
+                bytes.append(Self.hexDigit(byte & 0x0F))
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     public mutating func appendInt(_ value: Int) {
-        appendRaw(String(value).utf8)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendUInt64(UInt64(value.magnitude))
     }
 
+    /// Digits are written in place, so no temporary String is created.
     public mutating func appendUInt64(_ value: UInt64) {
-        appendRaw(String(value).utf8)
+        var count = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            count += 1
+        }
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
+        var index = bytes.count
+        rest = value
+        repeat {
+            index -= 1
+            bytes[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while rest != 0
     }
 
     public mutating func appendBool(_ value: Bool) {
         if value { appendRaw("true") } else { appendRaw("false") }
     }
 
-    /// Compact serialization of a parsed value.
+    /// Compact serialization of a value; numbers are written as their source text.
     public mutating func append(_ value: JSONValue) {
         switch value {
         case .null: appendRaw("null")
