@@ -45,7 +45,7 @@ final class Acceptor: @unchecked Sendable {
     }
 
     func start() {
-        thread = ServiceThread.start(name: "herald-accept") { [self] in run() }
+        thread = ServiceThread.start { [self] in run() }
     }
 
     private func run() {

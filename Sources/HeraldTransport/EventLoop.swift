@@ -72,7 +72,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     func start() {
-        thread = ServiceThread.start(name: "herald-loop-\(index)") { [self] in run() }
+        thread = ServiceThread.start { [self] in run() }
     }
 
     private func run() {

@@ -71,13 +71,21 @@ public final class Server: @unchecked Sendable {
         if remaining > 0 { logger.warning("shutdown timeout: closing remaining connections", metadata: ["connections": "\(remaining)"]) }
         tickerStopped.store(true, ordering: .relaxed)
         ticker?.join()
+        let logger = self.logger
+        _ = ServiceThread.start {
+            // A loop that does not come back (a libwebsockets bug, see README "Known limits") must not keep
+            // the process alive past the promised bound.
+            usleep(2_000_000)
+            logger.critical("an event loop did not stop within 2 s; exiting anyway")
+            _exit(1)
+        }
         for loop in loops { loop.stop() }
         logger.info("stopped")
     }
 
     /// Wakes every loop a few times a second for pings, pong deadlines and connect timeouts.
     private func startTicker() {
-        ticker = ServiceThread.start(name: "herald-ticker") { [self] in
+        ticker = ServiceThread.start { [self] in
             while !tickerStopped.load(ordering: .relaxed) {
                 usleep(200_000)
                 for loop in loops {

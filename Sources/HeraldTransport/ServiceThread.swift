@@ -12,7 +12,7 @@ final class ServiceThread: @unchecked Sendable {
         self.body = body
     }
 
-    static func start(name: String, _ body: @escaping () -> Void) -> ServiceThread {
+    static func start(_ body: @escaping () -> Void) -> ServiceThread {
         let service = ServiceThread(body: body)
         let context = Unmanaged.passRetained(service).toOpaque()
         let created = pthread_create(&service.thread, nil, { context in
@@ -20,7 +20,7 @@ final class ServiceThread: @unchecked Sendable {
             service.body()
             return nil
         }, context)
-        precondition(created == 0, "cannot create thread \(name): error \(created)")
+        precondition(created == 0, "cannot create a thread: error \(created)")
         return service
     }
 

@@ -130,3 +130,22 @@ final class ClientSessionTests: XCTestCase {
         XCTAssertEqual(loop.node.info().numClients, 0)
     }
 }
+
+final class PublicationFramingTests: XCTestCase {
+    /// A pretty-printed payload must stay on one line of the push, or SDKs splitting on newlines break.
+    func testLineBreaksInDataBecomeSpaces() throws {
+        let node = Node(config: .development, version: "test", name: "test", wakers: [{}])
+        let loop = node.makeLoopContexts()[0]
+        final class Recorder: SessionOutput {
+            var payloads: [String] = []
+            func send(_ frame: Frame) { payloads.append(String(decoding: frame.bytes.dropFirst(2), as: UTF8.self)) }
+            func close(_ disconnect: Disconnect) {}
+        }
+        let output = Recorder()
+        let session = loop.openSession(output: output, now: 0)
+        session.receive(Array("{\"id\":1,\"connect\":{}}\n{\"id\":2,\"subscribe\":{\"channel\":\"a\"}}".utf8), now: 0)
+        try node.publish(channel: "a", data: Array("{\r\n  \"text\": \"a b\"\n}".utf8))
+        loop.drainInbox()
+        XCTAssertEqual(output.payloads.last, #"{"push":{"channel":"a","pub":{"data":{    "text": "a b" }}}}"#)
+    }
+}

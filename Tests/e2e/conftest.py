@@ -3,6 +3,7 @@
 Every server a test starts is stopped by its PID when the test ends, pass or fail; its log is kept and shown
 when the test fails.
 """
+import ctypes
 import http.client
 import json
 import os
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-E2E_HERALD_BIN = os.environ.get("E2E_HERALD_BIN", str(REPO / ".build" / "release" / "herald"))
+# HERALD_BIN names the binary under test; the Makefile passes E2E_HERALD_BIN.
+E2E_HERALD_BIN = (os.environ.get("HERALD_BIN") or os.environ.get("E2E_HERALD_BIN")
+                  or str(REPO / ".build" / "release" / "herald"))
 ARTIFACTS = REPO / "test-artifacts"
 
 # A configuration most tests start from: anonymous clients may connect and subscribe to channels without a
@@ -37,6 +40,12 @@ def base_config(**sections):
     return config
 
 
+def die_with_parent():
+    """Runs in the child before exec: if pytest itself dies (killed by CI), the kernel kills the server too.
+    (The kernel watches the thread that started the server: start servers from the test's own thread.)"""
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -44,20 +53,28 @@ def free_port():
 
 
 class Herald:
-    """One running server process."""
+    """One running server process. `config` is a dict (written to a JSON file), a Path to a configuration
+    file, or None for development mode (no --config)."""
 
     def __init__(self, config, port=None, workdir=None):
         self.port = port or free_port()
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="herald-e2e-"))
         self.log_path = self.workdir / f"herald-{self.port}.log"
         args = [E2E_HERALD_BIN, "serve", "--port", str(self.port), "--address", "127.0.0.1"]
-        if config is not None:
+        if isinstance(config, Path):  # a configuration file as it is
+            args += ["--config", str(config)]
+        elif config is not None:
             config_path = self.workdir / "config.json"
             config_path.write_text(json.dumps(config))
             args += ["--config", str(config_path)]
         self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_healthy()
+        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                        preexec_fn=die_with_parent)
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop(signal.SIGKILL)  # never leave a half-started server behind
+            raise
 
     @property
     def ws_url(self):
@@ -100,16 +117,20 @@ class Herald:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
-        """Stops the process by its PID; returns its exit status."""
-        if self.process.poll() is None:
+        """Stops the process by its PID (SIGKILL after `timeout`); returns its exit status, or the string
+        "hung" when it had to be killed, so a test asserting `stop() == 0` fails on a hang."""
+        status = self.process.poll()
+        if status is None:
             self.process.send_signal(sig)
             try:
-                self.process.wait(timeout)
+                status = self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.log.close()
-        return self.process.returncode
+                status = "hung"
+        if not self.log.closed:
+            self.log.close()
+        return status
 
 
 @pytest.fixture
@@ -124,10 +145,17 @@ def start_herald(request):
 
     yield start
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    unclean = []
     for server in started:
-        server.stop()
-        if failed:
-            print(f"--- herald log (port {server.port}) ---\n{server.log_path.read_text(errors='replace')}")
+        running = server.process.poll() is None
+        status = server.stop()
+        if running and status != 0:
+            unclean.append(f"herald on port {server.port}: SIGTERM gave exit status {status}")
+        if failed or (running and status != 0):
+            print(f"--- herald log (port {server.port}, exit {status}) ---\n"
+                  f"{server.log_path.read_text(errors='replace')}")
+    # Every server a test leaves running must still shut down cleanly: exit 0 on SIGTERM, within 10 s.
+    assert not unclean, "; ".join(unclean)
 
 
 @pytest.fixture

@@ -22,7 +22,13 @@ async def close_code_after(server, *frames):
     pytest.param([CONNECT, "[1,2]"], id="not-an-object"),
     pytest.param(['{"id":1,"subscribe":{"channel":"a"}}'], id="command-before-connect"),
     pytest.param([CONNECT, '{"id":2,"connect":{}}'], id="second-connect"),
-    pytest.param([CONNECT, '{"subscribe":{"channel":"a"}}'], id="id-zero"),
+    pytest.param([CONNECT, '{"subscribe":{"channel":"a"}}'], id="id-missing"),
+    pytest.param([CONNECT, '{"id":0,"subscribe":{"channel":"a"}}'], id="id-zero"),
+    pytest.param([CONNECT, '{"id":-1,"subscribe":{"channel":"a"}}'], id="id-negative"),
+    pytest.param([CONNECT, '{"id":"2","subscribe":{"channel":"a"}}'], id="id-not-a-number"),
+    pytest.param([CONNECT, '{"id":2,"subscribe":{"channel":""}}'], id="empty-channel"),
+    pytest.param([CONNECT, '{"id":2,"subscribe":"news"}'], id="params-not-an-object"),
+    pytest.param([CONNECT + '\n{"id":2,"subscribe":{"channel":"a"}}\n{nope'], id="bad-line-in-a-batch"),
     pytest.param([CONNECT, '{"id":2,"subscribe":{}}'], id="missing-channel"),
     pytest.param([CONNECT, '{"id":2,"publish":{"channel":"a"}}'], id="publish-without-data"),
     pytest.param([CONNECT, '{"id":2,"subscribe":{"channel":7}}'], id="channel-not-a-string"),
@@ -62,15 +68,29 @@ def test_invalid_utf8_closes_with_1007(herald):
     asyncio.run(assert_still_serving(herald))
 
 
+def test_replies_before_a_violation_are_sent_before_the_close(herald):
+    async def scenario():
+        client = await RawClient.open(herald.ws_url)
+        await client.ws.send(CONNECT + '\n{"id":2,"subscribe":{"channel":"a"}}\n{nope}\n{"id":3,"ping":{}}')
+        assert "connect" in await client.recv()
+        assert await client.recv() == {"id": 2, "subscribe": {}}
+        assert await client.closed() == (3501, "bad request")
+        assert client.lines == [], "a command after the violation was answered"
+        await assert_still_serving(herald)
+
+    asyncio.run(scenario())
+
+
 def test_token_is_refused_until_tokens_are_verified(herald):
     async def scenario():
         assert await close_code_after(herald, '{"id":1,"connect":{"token":"x.y.z"}}') == (3500, "invalid token")
+        await assert_still_serving(herald)
 
     asyncio.run(scenario())
 
 
 def test_anonymous_connect_refused_by_secure_defaults(start_herald):
-    server = start_herald({"http_api": {"key": "k"}})
+    server = start_herald({"http_api": {"key": "k"}, "client": {"insecure": False}})
 
     async def scenario():
         assert await close_code_after(server, CONNECT) == (3501, "bad request")
@@ -81,7 +101,10 @@ def test_anonymous_connect_refused_by_secure_defaults(start_herald):
 def test_connection_without_connect_is_closed_as_stale(herald):
     async def scenario():
         client = await RawClient.open(herald.ws_url)
+        started = asyncio.get_running_loop().time()
         assert await client.closed(timeout=15) == (3502, "stale")
+        assert 9 <= asyncio.get_running_loop().time() - started <= 12
+        await assert_still_serving(herald)
 
     asyncio.run(scenario())
 

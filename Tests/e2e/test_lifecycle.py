@@ -2,7 +2,9 @@
 import asyncio
 import http.client
 import json
+import signal
 import socket
+import threading
 import time
 
 import pytest
@@ -49,6 +51,8 @@ def test_other_paths_and_subprotocols_are_refused(herald):
         with pytest.raises(websockets.InvalidStatus) as wrong_path:
             await websockets.connect(f"ws://127.0.0.1:{herald.port}/elsewhere")
         assert wrong_path.value.response.status_code == 404
+        with_query = await connected(herald.ws_url + "?cf_protocol=json")  # a query string is not a path
+        await with_query.close()
         with pytest.raises(websockets.InvalidStatus) as protobuf:
             await websockets.connect(herald.ws_url, subprotocols=["centrifuge-protobuf"])
         assert protobuf.value.response.status_code == 400
@@ -77,45 +81,101 @@ def read_frames(sock, deadline):
         buffer += chunk
 
 
-def test_slow_consumer_is_disconnected_and_others_get_everything(start_herald):
-    server = start_herald(base_config(client={"allow_anonymous_connect_without_token": True,
-                                              "queue_max_size": 65536}))
-    messages, payload = 600, "x" * 8000
+def stalled_subscriber(port, channel):
+    """A WebSocket client on a raw socket with a tiny receive buffer that subscribes and then reads nothing."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # small kernel buffer: the queue fills soon
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(b"GET /connection/websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\n\r\n")
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+    command = ('{"id":1,"connect":{}}\n{"id":2,"subscribe":{"channel":"%s"}}' % channel).encode()
+    sock.sendall(bytes([0x81, 0x80 | len(command), 0, 0, 0, 0]) + command)
+    time.sleep(0.3)  # let the subscribe land; from here on nothing is read
+    return sock
 
-    slow = socket.socket()
-    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # small kernel buffer: the queue fills soon
-    slow.connect(("127.0.0.1", server.port))
-    slow.sendall(b"GET /connection/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-    assert slow.recv(4096).startswith(b"HTTP/1.1 101")
-    command = b'{"id":1,"connect":{}}\n{"id":2,"subscribe":{"channel":"firehose"}}'
-    slow.sendall(bytes([0x81, 0x80 | len(command), 0, 0, 0, 0]) + command)
-    time.sleep(0.3)  # let the subscribe land; from here on the slow client reads nothing
+
+# Each bound holds 64 publications of 8 kB: a subscriber that reads keeps well inside it even when a loaded
+# machine delays the server's writes for a moment, while one that stops reading passes it for good.
+@pytest.mark.parametrize("bound", [
+    pytest.param({"client": {"allow_anonymous_connect_without_token": True, "queue_max_size": 64 * 8100}},
+                 id="client.queue_max_size"),
+    pytest.param({"herald": {"queue_max_messages": 64}}, id="herald.queue_max_messages"),
+])
+def test_slow_consumer_is_disconnected_and_others_get_everything(start_herald, bound):
+    server = start_herald(base_config(**bound))
+    messages, payload_size = 1500, 8000  # 12 MB: several times what kernel buffers and the bound hold
+    slow = stalled_subscriber(server.port, "firehose")
+    halfway, slow_frames = threading.Event(), []
+
+    def late_reader():
+        """Reads nothing until half the publications are out (the server must have given up on this
+        client by then), then everything the server sent it, up to the close."""
+        halfway.wait(60)
+        try:
+            slow_frames.extend(read_frames(slow, time.monotonic() + 15))
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=late_reader, daemon=True)
+    reader.start()
 
     async def scenario():
         fast = await connected(server.ws_url)
         await fast.subscribe("firehose")
-        publisher = asyncio.get_running_loop().run_in_executor(None, publish, server.port, messages, payload)
-        received = 0
-        while received < messages:
-            await fast.push(timeout=30)
-            received += 1
+        publisher = asyncio.get_running_loop().run_in_executor(
+            None, publish, server.port, "firehose", messages, payload_size, 0.001, halfway)
+        received = [(await fast.push(timeout=30))["pub"]["data"]["n"] for _ in range(messages)]
         await publisher
         await fast.close()
         return received
 
-    assert asyncio.run(scenario()) == messages
-    closes = [payload for opcode, payload in read_frames(slow, time.monotonic() + 10) if opcode == 0x8]
+    assert asyncio.run(scenario()) == list(range(messages)), "the reading subscriber missed or reordered"
+    reader.join(20)
     slow.close()
-    assert closes and int.from_bytes(closes[0][:2], "big") == 3008 and closes[0][2:] == b"slow"
+    lines = [json.loads(line) for opcode, payload in slow_frames if opcode == 0x1 for line in payload.split(b"\n")]
+    seen = [line["push"]["pub"]["data"]["n"] for line in lines if "push" in line]
+    closes = [payload for opcode, payload in slow_frames if opcode == 0x8]
+    assert closes, f"no close frame after {len(seen)} publications"
+    assert (int.from_bytes(closes[0][:2], "big"), closes[0][2:]) == (3008, b"slow")
+    assert seen == list(range(len(seen))) and len(seen) < messages, "the slow reader got a gap or everything"
+    asyncio.run(assert_still_serving(server))
 
 
-def publish(port, count, payload):
+def test_shutdown_is_bounded_with_a_stalled_client(start_herald):
+    server = start_herald(base_config(client={"allow_anonymous_connect_without_token": True,
+                                              "queue_max_size": 16 << 20},
+                                      herald={"shutdown_timeout": "1s"}))
+    stalled = stalled_subscriber(server.port, "firehose")
+    publish(server.port, "firehose", 600, 8000, 0)  # about 5 MB: more than the kernel buffers hold
+
+    async def scenario():
+        polite = await connected(server.ws_url)
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert await polite.closed() == (3001, "shutdown")
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 1, "a stalled client held up the shutdown push to others"
+    started = time.monotonic()
+    status = server.process.wait(10)
+    stalled.close()
+    assert status == 0
+    assert time.monotonic() - started < 3, "shutdown waited longer than herald.shutdown_timeout"
+
+
+def publish(port, channel, count, payload_size, pause, halfway=None):
+    """Publishes `count` publications {"n", "p"} on one keep-alive connection; sets `halfway` midway."""
+    payload = "x" * payload_size
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     for n in range(count):
-        conn.request("POST", "/api/publish", json.dumps({"channel": "firehose", "data": {"n": n, "p": payload}}),
+        if halfway and n == count // 2:
+            halfway.set()
+        conn.request("POST", "/api/publish", json.dumps({"channel": channel, "data": {"n": n, "p": payload}}),
                      {"X-API-Key": API_KEY})
         response = conn.getresponse()
-        assert response.status == 200, response.read()
-        response.read()
+        assert (response.status, response.read()) == (200, b'{"result":{}}')
+        time.sleep(pause)  # paced, so the reading client keeps up while the silent one falls behind
     conn.close()

@@ -1,9 +1,10 @@
 """The Centrifuge JSON protocol frame by frame, with the `websockets` package."""
 import asyncio
-import json
+
+import pytest
 
 from conftest import base_config
-from wsclient import RawClient, connected
+from wsclient import RawClient, assert_still_serving, connected
 
 
 def run(coroutine):
@@ -53,6 +54,10 @@ def test_publication_push_carries_the_exact_data(herald):
     run(scenario())
 
 
+def error(code, message):
+    return {"error": {"code": code, "message": message}}
+
+
 def test_error_replies_keep_the_connection(start_herald):
     server = start_herald(base_config(
         client={"channel_limit": 2},
@@ -61,25 +66,104 @@ def test_error_replies_keep_the_connection(start_herald):
     async def scenario():
         client = await connected(server.ws_url)
         expectations = [
-            ({"subscribe": {"channel": "nope:x"}}, 102),
-            ({"subscribe": {"channel": "closed:x"}}, 103),
-            ({"publish": {"channel": "a", "data": 1}}, 103),
-            ({"teleport": {}}, 104),
-            ({"subscribe": {"channel": "x" * 21}}, 106),
-            ({"subscribe": {"channel": "a b"}}, 107),
-            ({"history": {"channel": "a"}}, 108),
-            ({"presence": {"channel": "a"}}, 108),
-            ({"rpc": {"method": "m", "data": {}}}, 108),
+            ({"subscribe": {"channel": "nope:x"}}, error(102, "unknown channel")),
+            ({"subscribe": {"channel": "closed:x"}}, error(103, "permission denied")),
+            ({"publish": {"channel": "a", "data": 1}}, error(103, "permission denied")),
+            ({"teleport": {}}, error(104, "method not found")),
+            ({"subscribe": {"channel": "x" * 21}}, error(106, "limit exceeded")),
+            ({"subscribe": {"channel": "a b"}}, error(107, "bad request")),
+            ({"subscribe": {"channel": "a\tb"}}, error(107, "bad request")),
+            ({"subscribe": {"channel": "a\u0001"}}, error(107, "bad request")),
+            ({"history": {"channel": "a"}}, error(108, "not available")),
+            ({"presence": {"channel": "a"}}, error(108, "not available")),
+            ({"presence_stats": {"channel": "a"}}, error(108, "not available")),
+            ({"rpc": {"method": "m", "data": {}}}, error(108, "not available")),
         ]
-        for command, code in expectations:
-            reply = await client.call(*next(iter(command.items())))
-            assert reply["error"]["code"] == code, (command, reply)
+        for command, expected in expectations:
+            [command_id] = await client.send(command)
+            assert await client.reply(command_id) == {"id": command_id, **expected}, command
         await client.subscribe("one")
         await client.subscribe("two")
         assert (await client.call("subscribe", {"channel": "three"}))["error"]["code"] == 106
         assert (await client.call("unsubscribe", {"channel": "one"})).get("unsubscribe") == {}
         await client.subscribe("three")
         await client.close()
+        await assert_still_serving(server, "one")
+
+    run(scenario())
+
+
+def test_presence_replies_and_permissions(start_herald):
+    subscribe = {"allow_subscribe_for_client": True, "allow_subscribe_for_anonymous": True}
+    server = start_herald(base_config(channel={"namespaces": [
+        {"name": "room", "presence": True, **subscribe,
+         "allow_presence_for_subscriber": True, "allow_presence_for_anonymous": True},
+        {"name": "lobby", "presence": True, **subscribe,
+         "allow_presence_for_client": True, "allow_presence_for_anonymous": True},
+        {"name": "members", "presence": True, **subscribe, "allow_presence_for_subscriber": True},
+    ]}))
+
+    async def scenario():
+        member = await RawClient.open(server.ws_url)
+        member_id = (await member.connect())["client"]
+        await member.subscribe("room:1")
+        [presence_id, stats_id] = await member.send({"presence": {"channel": "room:1"}},
+                                                    {"presence_stats": {"channel": "room:1"}})
+        assert await member.reply(presence_id) == {"id": presence_id, "presence": {"presence": {
+            member_id: {"user": "", "client": member_id}}}}
+        assert await member.reply(stats_id) == {"id": stats_id, "presence_stats": {
+            "num_clients": 1, "num_users": 1}}
+
+        outsider = await connected(server.ws_url)
+        # allow_presence_for_subscriber: only subscribers may ask.
+        assert (await outsider.call("presence", {"channel": "room:1"}))["error"]["code"] == 103
+        # allow_presence_for_client + allow_presence_for_anonymous: anyone may ask.
+        lobby = await outsider.call("presence_stats", {"channel": "lobby:1"})
+        assert "presence_stats" in lobby and lobby["presence_stats"].get("num_clients", 0) == 0, lobby
+        # For an anonymous connection a for_subscriber permission needs for_anonymous too.
+        await outsider.subscribe("members:1")
+        assert (await outsider.call("presence", {"channel": "members:1"}))["error"]["code"] == 103
+
+        await member.close()
+        await asyncio.sleep(0.3)
+        assert server.api("presence_stats", {"channel": "room:1"}) == (200, {"result": {
+            "num_clients": 0, "num_users": 0}}), "presence outlives a closed connection"
+        await outsider.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("options, subscribed, allowed", [
+    pytest.param({}, True, False, id="nothing-allowed"),
+    pytest.param({"allow_publish_for_client": True}, False, False, id="for-client-but-anonymous"),
+    pytest.param({"allow_publish_for_client": True, "allow_publish_for_anonymous": True}, False, True,
+                 id="for-client-and-anonymous"),
+    pytest.param({"allow_publish_for_subscriber": True, "allow_publish_for_anonymous": True}, False, False,
+                 id="for-subscriber-not-subscribed"),
+    pytest.param({"allow_publish_for_subscriber": True, "allow_publish_for_anonymous": True}, True, True,
+                 id="for-subscriber-subscribed"),
+    pytest.param({"allow_publish_for_subscriber": True}, True, False, id="for-subscriber-but-anonymous"),
+])
+def test_client_publish_permissions(start_herald, options, subscribed, allowed):
+    server = start_herald(base_config(channel={"namespaces": [{
+        "name": "chat", "allow_subscribe_for_client": True, "allow_subscribe_for_anonymous": True, **options}]}))
+
+    async def scenario():
+        publisher = await connected(server.ws_url)
+        listener = await connected(server.ws_url)
+        await listener.subscribe("chat:1")
+        if subscribed:
+            await publisher.subscribe("chat:1")
+        reply = await publisher.call("publish", {"channel": "chat:1", "data": {"said": "hi"}})
+        if allowed:
+            assert reply.get("publish") == {}, reply
+            assert (await listener.push())["pub"]["data"] == {"said": "hi"}
+        else:
+            assert reply.get("error") == {"code": 103, "message": "permission denied"}, reply
+            server.api("publish", {"channel": "chat:1", "data": "api"})
+            assert (await listener.push())["pub"] == {"data": "api"}, "the refused publication was delivered"
+        await publisher.close()
+        await listener.close()
 
     run(scenario())
 
@@ -128,6 +212,28 @@ def test_join_and_leave_pushes(start_herald):
         assert await quiet.push() == {"channel": "room:1", "pub": {"data": "x"}}, "no join/leave for quiet"
         await watcher.close()
         await quiet.close()
+
+    run(scenario())
+
+
+def test_force_push_join_leave_reaches_subscribers_that_did_not_ask(start_herald):
+    server = start_herald(base_config(channel={"namespaces": [{
+        "name": "room", "join_leave": True, "force_push_join_leave": True, "allow_subscribe_for_client": True,
+        "allow_subscribe_for_anonymous": True}]}))
+
+    async def scenario():
+        watcher = await RawClient.open(server.ws_url)
+        watcher_id = (await watcher.connect())["client"]
+        await watcher.subscribe("room:1")  # no join_leave asked for
+        assert await watcher.push() == {"channel": "room:1", "join": {"info": {"user": "", "client": watcher_id}}}
+        guest = await RawClient.open(server.ws_url)
+        guest_id = (await guest.connect())["client"]
+        await guest.subscribe("room:1")
+        assert await watcher.push() == {"channel": "room:1", "join": {"info": {"user": "", "client": guest_id}}}
+        assert (await guest.call("unsubscribe", {"channel": "room:1"})).get("unsubscribe") == {}
+        assert await watcher.push() == {"channel": "room:1", "leave": {"info": {"user": "", "client": guest_id}}}
+        await guest.close()
+        await watcher.close()
 
     run(scenario())
 

@@ -73,10 +73,12 @@ class RawClient:
         return reply
 
     async def closed(self, timeout=5):
-        """Waits for the server to close; returns (code, reason)."""
+        """Waits for the server to close; returns (code, reason). Lines received meanwhile stay in `lines`."""
         try:
             while True:
-                await asyncio.wait_for(self.ws.recv(), timeout)
+                frame = await asyncio.wait_for(self.ws.recv(), timeout)
+                assert isinstance(frame, str), f"the server sent a binary frame: {frame!r}"
+                self.lines.extend(line for line in frame.split("\n") if line)
         except websockets.ConnectionClosed as closed:
             frame = closed.rcvd
             return (frame.code, frame.reason) if frame else (None, None)

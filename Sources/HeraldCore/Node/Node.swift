@@ -50,8 +50,16 @@ public final class Node: Sendable {
     public func publish(channel: String, data: [UInt8], info: ClientInfo? = nil) throws(ProtocolError) {
         _ = try resolve(channel: channel)
         var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
-        ReplyEncoder.publicationPush(channel: channel, data: data, info: info, into: &writer)
+        ReplyEncoder.publicationPush(channel: channel, data: Self.singleLine(data), info: info, into: &writer)
         deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers)
+    }
+
+    /// Pushes share frames one per line, so a pretty-printed payload's line breaks would split it for the
+    /// SDKs. In valid JSON a CR or LF can only be whitespace between tokens (inside strings it must be
+    /// escaped), so each becomes a space: every other byte passes through as published.
+    static func singleLine(_ data: [UInt8]) -> [UInt8] {
+        guard data.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return data }
+        return data.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
     }
 
     func deliver(channel: String, frame: Frame, audience: LoopEvent.Audience) {
