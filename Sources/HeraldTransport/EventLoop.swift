@@ -66,9 +66,13 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Queues an accepted socket for this loop; a burst of accepts costs one wake-up.
     func adopt(socket: Int32) {
-        adoptQueue.withLock { $0.append(socket) }
-        wake()
+        let wasEmpty = adoptQueue.withLock { queue in
+            queue.append(socket)
+            return queue.count == 1
+        }
+        if wasEmpty { wake() }
     }
 
     func start() {
