@@ -7,7 +7,10 @@ public final class ClientSession {
     public let clientID = ClientID.make()
     public private(set) var user = ""
     unowned let loop: LoopContext
-    unowned let output: SessionOutput
+    /// `unowned(unsafe)`: the fan-out loop touches it once per subscriber per publication, and checked
+    /// `unowned` would add a retain/release each time. Safe because the transport connection owns this
+    /// session and calls `closed()` (which takes it out of every index) before it goes away.
+    unowned(unsafe) let output: SessionOutput
     var subscriptions: [String: Subscription] = [:]
     private var state = State.awaitingConnect
     private let openedAt: Milliseconds
