@@ -21,6 +21,8 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        // epoll and eventfd for the acceptor, which Swift's Glibc module does not import.
+        .systemLibrary(name: "CEpoll"),
         // Channels, protocol codec, sessions, fan-out, limits, configuration: plain Swift, no C.
         .target(
             name: "HeraldCore",
@@ -34,6 +36,7 @@ let package = Package(
             name: "HeraldTransport",
             dependencies: [
                 "CLibWebSockets",
+                "CEpoll",
                 "HeraldCore",
                 .product(name: "Logging", package: "swift-log"),
             ],

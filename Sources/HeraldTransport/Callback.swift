@@ -15,19 +15,21 @@ func heraldCallback(
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         loop.handleWakeUp()
 
-    // HTTP requests (the server API, health), one exchange per request on a keep-alive connection.
+    // Plain HTTP (the server API, health), served by Herald on a raw socket.
+    case LWS_CALLBACK_RAW_ADOPT:
+        OpaqueUserData.attach(HTTPConnection(wsi: wsi, loop: loop), to: wsi)
+    case LWS_CALLBACK_RAW_RX:
+        guard let connection = HTTPConnection.of(wsi), let input else { return 0 }
+        return connection.receive(UnsafeRawBufferPointer(start: input, count: length))
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        return HTTPConnection.of(wsi)?.writeable() ?? 0
+    case LWS_CALLBACK_RAW_CLOSE:
+        HTTPConnection.release(wsi)
+
+    // lws's HTTP role only gets connections whose first request asked for an upgrade; one that turns out
+    // not to be an upgrade is answered and closed rather than kept alive in that role.
     case LWS_CALLBACK_HTTP:
-        let path = input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/"
-        let exchange = HTTPExchange(wsi: wsi, loop: loop, path: path)
-        OpaqueUserData.attach(exchange, to: wsi)
-        return exchange.begin()
-    case LWS_CALLBACK_HTTP_BODY:
-        guard let exchange = HTTPExchange.of(wsi), let input else { return 0 }
-        return exchange.body(UnsafeRawBufferPointer(start: input, count: length))
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return HTTPExchange.of(wsi)?.bodyComplete() ?? 0
-    case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        HTTPExchange.release(wsi)
+        return UpgradeRefusal.send(wsi, 400, "expected a WebSocket upgrade")
 
     // WebSocket connections.
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:

@@ -13,7 +13,7 @@ final class EventLoop: @unchecked Sendable {
     private(set) var context: OpaquePointer!
     private var vhost: OpaquePointer!
     private(set) var core: LoopContext!
-    private let adoptQueue = Mutex<[Int32]>([])
+    private let adoptQueue = Mutex<[(socket: Int32, route: FirstRequest)]>([])
     let tickDue = Atomic<Bool>(false)
     private let shutdownDue = Atomic<Bool>(false)
     private let stopDue = Atomic<Bool>(false)
@@ -67,9 +67,9 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Queues an accepted socket for this loop; a burst of accepts costs one wake-up.
-    func adopt(socket: Int32) {
+    func adopt(socket: Int32, route: FirstRequest) {
         let wasEmpty = adoptQueue.withLock { queue in
-            queue.append(socket)
+            queue.append((socket, route))
             return queue.count == 1
         }
         if wasEmpty { wake() }
@@ -93,8 +93,15 @@ final class EventLoop: @unchecked Sendable {
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
-        for socket in sockets where lws_adopt_socket_vhost(vhost, socket) == nil {
-            close(socket)
+        for (socket, route) in sockets {
+            // lws closes the socket itself when adoption fails.
+            if route == .webSocketUpgrade {
+                _ = lws_adopt_socket_vhost(vhost, socket)
+            } else {
+                var descriptor = lws_sock_file_fd_type()
+                descriptor.sockfd = socket
+                _ = lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_SOCKET, descriptor, Self.protocolName, nil)
+            }
         }
         if tickDue.exchange(false, ordering: .acquiringAndReleasing) {
             core.tick(now: monotonicMilliseconds())

@@ -1,6 +1,6 @@
 import CLibWebSockets
 
-/// The Swift object that owns a wsi's state (an `HTTPExchange` or a `WebSocketConnection`), kept in the
+/// The Swift object that owns a wsi's state (an `HTTPConnection` or a `WebSocketConnection`), kept in the
 /// wsi's opaque user pointer with one retain that `detach` gives back.
 enum OpaqueUserData {
     static func attach(_ object: AnyObject, to wsi: OpaquePointer) {

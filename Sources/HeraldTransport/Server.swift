@@ -27,8 +27,10 @@ public final class Server: @unchecked Sendable {
         let wakers: [@Sendable () -> Void] = loops.map { loop in { loop.wake() } }
         node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers)
         shared = ServerShared(
-            settings: settings, api: ServerAPI(node: node),
-            apiAuthorization: APIAuthorization(key: config.httpAPI.key, insecure: config.httpAPI.insecure),
+            settings: settings,
+            endpoints: HTTPEndpoints(
+                api: ServerAPI(node: node),
+                authorization: APIAuthorization(key: config.httpAPI.key, insecure: config.httpAPI.insecure)),
             logger: logger)
         for (loop, core) in zip(loops, node.makeLoopContexts()) {
             loop.attach(server: shared, core: core)

@@ -5,20 +5,18 @@ import Synchronization
 /// What every event loop of one server reads: the node, the API, the settings and the connection count.
 final class ServerShared: Sendable {
     let settings: TransportSettings
-    let api: ServerAPI
-    let apiAuthorization: APIAuthorization
+    let endpoints: HTTPEndpoints
     let logger: Logger
     /// Open WebSocket connections, node-wide, for `client.connection_limit`.
     let webSocketConnections = Atomic<Int>(0)
     /// Set once shutdown starts: new WebSocket upgrades are refused.
     let shuttingDown = Atomic<Bool>(false)
 
-    init(settings: TransportSettings, api: ServerAPI, apiAuthorization: APIAuthorization, logger: Logger) {
+    init(settings: TransportSettings, endpoints: HTTPEndpoints, logger: Logger) {
         self.settings = settings
-        self.api = api
-        self.apiAuthorization = apiAuthorization
+        self.endpoints = endpoints
         self.logger = logger
     }
 
-    var node: Node { api.node }
+    var node: Node { endpoints.api.node }
 }

@@ -39,39 +39,20 @@ final class WebSocketConnection: SessionOutput {
     static func admit(_ wsi: OpaquePointer, loop: EventLoop) -> Int32 {
         let server: ServerShared = loop.server
         if HTTPHeaders.value(wsi, WSI_TOKEN_GET_URI) != "/connection/websocket" {
-            return refuse(wsi, 404, "Not Found", "no WebSocket endpoint at this path")
+            return UpgradeRefusal.send(wsi, 404, "no WebSocket endpoint at this path")
         }
         if server.shuttingDown.load(ordering: .relaxed) {
-            return refuse(wsi, 503, "Service Unavailable", "shutting down")
+            return UpgradeRefusal.send(wsi, 503, "shutting down")
         }
         let limit = server.settings.connectionLimit
         if limit > 0 && server.webSocketConnections.load(ordering: .relaxed) >= limit {
-            return refuse(wsi, 503, "Service Unavailable", "connection limit reached")
+            return UpgradeRefusal.send(wsi, 503, "connection limit reached")
         }
         if let subprotocol = HTTPHeaders.value(wsi, WSI_TOKEN_PROTOCOL), !subprotocol.isEmpty {
             // Only the JSON protocol is spoken; a Protobuf SDK must be told so instead of being misread.
-            return refuse(wsi, 400, "Bad Request", "only the Centrifuge JSON protocol is supported")
+            return UpgradeRefusal.send(wsi, 400, "only the Centrifuge JSON protocol is supported")
         }
         return 0
-    }
-
-    /// Writes a whole HTTP/1.1 refusal by hand: lws's helpers answer an upgrade request as HTTP/1.0,
-    /// which WebSocket clients reject as malformed instead of reporting the status.
-    private static func refuse(_ wsi: OpaquePointer, _ status: Int, _ text: String, _ message: String) -> Int32 {
-        var body = JSONWriter()
-        body.appendRaw("{\"error\":{\"code\":")
-        body.appendInt(status)
-        body.appendRaw(",\"message\":")
-        body.appendString(message)
-        body.appendRaw("}}")
-        let head = "HTTP/1.1 \(status) \(text)\r\ncontent-type: application/json\r\n"
-            + "content-length: \(body.bytes.count)\r\nconnection: close\r\n\r\n"
-        var response = [UInt8](repeating: 0, count: Int(herald_lws_pre)) + Array(head.utf8) + body.bytes
-        let pre = Int(herald_lws_pre)
-        let written = response.withUnsafeMutableBufferPointer {
-            lws_write(wsi, $0.baseAddress! + pre, $0.count - pre, LWS_WRITE_HTTP_FINAL)
-        }
-        return written < 0 ? -1 : 1
     }
 
     // MARK: Reading

@@ -1,0 +1,37 @@
+/// What Herald answers over plain HTTP: `GET /health`, the server API at `POST /api/<method>`, and 404
+/// for anything else. WebSocket upgrades never get here: the acceptor hands those to libwebsockets.
+public struct HTTPEndpoints: Sendable {
+    public let api: ServerAPI
+    public let authorization: APIAuthorization
+
+    public init(api: ServerAPI, authorization: APIAuthorization) {
+        self.api = api
+        self.authorization = authorization
+    }
+
+    public func respond(to request: HTTPRequest, peerIsLoopback: Bool) -> HTTPResponse {
+        if request.header("upgrade").map(FirstRequest.namesWebSocket) == true {
+            // The acceptor routes a connection by its first request only.
+            return .error(400, "a WebSocket upgrade must be the first request on its connection",
+                          closesConnection: true)
+        }
+        if request.path == "/health" {
+            return HTTPResponse(status: 200, body: Array("{}".utf8))
+        }
+        guard request.path.hasPrefix("/api/") else {
+            return .error(404, "not found")
+        }
+        guard request.method == "POST" else {
+            return .error(405, "use POST")
+        }
+        let authorized = authorization.allows(
+            apiKeyHeader: request.header("x-api-key"),
+            authorizationHeader: request.header("authorization"),
+            peerIsLoopback: peerIsLoopback)
+        guard authorized else {
+            return HTTPResponse(status: 401, body: Array(#"{"error":{"code":101,"message":"unauthorized"}}"#.utf8))
+        }
+        let result = api.handle(method: String(request.path.dropFirst("/api/".count)), body: request.body)
+        return HTTPResponse(status: result.status, body: result.body)
+    }
+}

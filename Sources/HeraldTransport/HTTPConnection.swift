@@ -1,0 +1,95 @@
+import CLibWebSockets
+import HeraldCore
+
+/// A plain HTTP/1.1 connection (health checks and the server API) on a raw libwebsockets socket: Herald
+/// parses requests as they arrive, pipelined ones included, and answers them in order.
+///
+/// Bounds: while more than `maxPendingOutput` bytes of responses wait for a client that does not read
+/// them, the connection stops reading; a connection with no complete request for `idleTimeoutSeconds` is
+/// closed; the parser bounds each request (`HTTPRequestParser`).
+final class HTTPConnection {
+    static let maxPendingOutput = 256 * 1024
+    static let idleTimeoutSeconds: Int32 = 60
+    private let wsi: OpaquePointer
+    private unowned let loop: EventLoop
+    private var parser: HTTPRequestParser
+    private let peerIsLoopback: Bool
+    /// Serialized responses not yet handed to the socket.
+    private var output: [UInt8] = []
+    /// Set after a response that ends the connection: nothing more is read or answered.
+    private var closing = false
+    private var readingPaused = false
+
+    init(wsi: OpaquePointer, loop: EventLoop) {
+        self.wsi = wsi
+        self.loop = loop
+        parser = HTTPRequestParser(bodyLimit: loop.server.settings.apiBodyLimit)
+        peerIsLoopback = HTTPHeaders.peerIsLoopback(wsi)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, Self.idleTimeoutSeconds)
+    }
+
+    static func of(_ wsi: OpaquePointer) -> HTTPConnection? {
+        OpaqueUserData.object(of: wsi) as? HTTPConnection
+    }
+
+    static func release(_ wsi: OpaquePointer) {
+        if of(wsi) != nil { OpaqueUserData.detach(from: wsi) }
+    }
+
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        guard !closing else { return 0 }
+        parser.append(bytes)
+        serveBufferedRequests()
+        return 0
+    }
+
+    /// Answers every complete request in the buffer, up to the output bound.
+    private func serveBufferedRequests() {
+        let answeredBefore = output.count
+        do {
+            while !closing, output.count <= Self.maxPendingOutput, let request = try parser.nextRequest() {
+                let response = loop.server.endpoints.respond(to: request, peerIsLoopback: peerIsLoopback)
+                let keepAlive = request.keepsAlive && !response.closesConnection
+                output.append(contentsOf: response.serialized(
+                    keepAlive: keepAlive, http10KeepAlive: keepAlive && request.minorVersion == 0))
+                closing = !keepAlive
+                lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, Self.idleTimeoutSeconds)
+            }
+        } catch {
+            output.append(contentsOf: HTTPResponse.error(error.status, error.message, closesConnection: true)
+                .serialized(keepAlive: false))
+            closing = true
+        }
+        let overBound = output.count > Self.maxPendingOutput
+        if overBound != readingPaused {
+            readingPaused = overBound
+            lws_rx_flow_control(wsi, overBound ? 0 : 1)
+        }
+        if output.count != answeredBefore || closing {
+            lws_callback_on_writable(wsi)
+        }
+    }
+
+    /// Hands the socket up to one chunk of responses; lws keeps whatever the kernel did not take and calls
+    /// back only once that is sent.
+    func writeable() -> Int32 {
+        if !output.isEmpty {
+            let count = min(output.count, TransportSettings.sendChunkSize)
+            // LWS_WRITE_RAW is a macro for LWS_WRITE_HTTP: plain bytes, no framing.
+            let written = output.withUnsafeMutableBufferPointer { lws_write(wsi, $0.baseAddress!, count, LWS_WRITE_HTTP) }
+            if written < 0 { return -1 }
+            output.removeFirst(count)
+        }
+        if output.isEmpty && closing {
+            // Close only once lws has sent the last bytes too.
+            if lws_partial_buffered(wsi) == 0 { return -1 }
+            lws_callback_on_writable(wsi)
+            return 0
+        }
+        if readingPaused && output.count <= Self.maxPendingOutput {
+            serveBufferedRequests()
+        }
+        if !output.isEmpty { lws_callback_on_writable(wsi) }
+        return 0
+    }
+}
