@@ -24,7 +24,7 @@ typedef struct bench_config {
     int subscribers;
     int channels;                     /* subscriber i joins channel i % channels; publications go round-robin */
     int payload_size;                 /* bytes of the payload JSON (timestamp and sequence padded to size) */
-    int in_flight;                    /* publish requests outstanding at most, one per keep-alive connection */
+    int in_flight;                    /* publish requests outstanding at most, pipelined on one keep-alive connection */
     int source_addresses;             /* subscribers spread over 127.0.0.1 .. 127.0.0.N as source addresses */
 } bench_config;
 
