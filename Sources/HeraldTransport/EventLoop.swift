@@ -4,6 +4,15 @@ import HeraldCore
 import Logging
 import Synchronization
 
+/// How a loop waits for its sockets (`herald.event_backend`).
+public enum EventBackend: Sendable {
+    /// A libev loop on epoll that Herald creates and runs, joined by lws as a foreign loop: a wait costs
+    /// in proportion to the sockets that are ready.
+    case libev
+    /// lws's own `poll()` loop: every wait visits every socket.
+    case poll
+}
+
 /// One libwebsockets context and the thread that services it. The thread owns every connection adopted
 /// into the context and the core `LoopContext` that indexes their subscriptions; other threads hand it
 /// sockets and events through mailboxes and wake it with `lws_cancel_service`.
@@ -24,8 +33,18 @@ final class EventLoop: @unchecked Sendable {
     var gatherBuffer: [UInt8] = []
     private var protocols: UnsafeMutablePointer<lws_protocols>
     private static let protocolName = strdup("herald")!
+    /// No lws validity pings: lws would keep one timer per connection in a sorted list whose every insert
+    /// walks it (connects slowed in proportion to the connections open), and Herald's protocol pings
+    /// already find dead peers. A hangup interval of 0 turns them off.
+    private static let noValidityPings: UnsafeMutablePointer<lws_retry_bo_t> = {
+        let policy = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
+        policy.initialize(to: lws_retry_bo_t())
+        return policy
+    }()
+    /// The libev loop, with `EventBackend.libev`.
+    private let evLoop: OpaquePointer?
 
-    init(index: Int) throws {
+    init(index: Int, backend: EventBackend) throws {
         self.index = index
         protocols = .allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
@@ -37,12 +56,22 @@ final class EventLoop: @unchecked Sendable {
         var info = lws_context_creation_info()
         info.port = CONTEXT_PORT_NO_LISTEN_SERVER
         info.protocols = UnsafePointer(protocols)
+        // A foreign loop, so lws leaves signals alone: libev lets only one loop per process watch them.
+        evLoop = backend == .libev ? ev_loop_new(herald_ev_backend_epoll) : nil
         info.options = herald_option_validate_utf8
         info.user = Unmanaged.passUnretained(self).toOpaque()
         info.timeout_secs = 10
         info.count_threads = 1
-        guard let context = lws_create_context(&info) else {
+        info.retry_and_idle_policy = UnsafePointer(Self.noValidityPings)
+        var foreignLoops: [UnsafeMutableRawPointer?] = [evLoop.map { UnsafeMutableRawPointer($0) }]
+        if evLoop != nil { info.options |= herald_option_libev }
+        let created = foreignLoops.withUnsafeMutableBufferPointer { loops -> OpaquePointer? in
+            if evLoop != nil { info.foreign_loops = loops.baseAddress }
+            return lws_create_context(&info)
+        }
+        guard let context = created else {
             protocols.deallocate()
+            if let evLoop { ev_loop_destroy(evLoop) }
             throw TransportError.contextCreation
         }
         self.context = context
@@ -80,15 +109,24 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func run() {
-        while !stopDue.load(ordering: .acquiring) {
-            if lws_service(context, 0) < 0 { break }
+        if let evLoop {
+            ev_run(evLoop, 0)  // until `handleWakeUp` breaks it
+        } else {
+            while !stopDue.load(ordering: .acquiring) {
+                if lws_service(context, 0) < 0 { break }
+            }
         }
         alive.withLock { $0 = false }
         lws_context_destroy(context)
+        if let evLoop { ev_loop_destroy(evLoop) }
     }
 
     /// Runs on the loop's thread when woken: new sockets, timers, posted events, shutdown.
     func handleWakeUp() {
+        if stopDue.load(ordering: .acquiring) {
+            if let evLoop { ev_break(evLoop, Int32(EVBREAK_ALL)) }
+            return
+        }
         let sockets = adoptQueue.withLock { queue in
             defer { queue.removeAll(keepingCapacity: true) }
             return queue

@@ -23,7 +23,8 @@ public final class Server: @unchecked Sendable {
         self.logger = logger
         signal(SIGPIPE, SIG_IGN)
         LibWebSocketsLog.route(to: logger)
-        loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0) }
+        let backend = settings.eventBackend
+        loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0, backend: backend) }
         let wakers: [@Sendable () -> Void] = loops.map { loop in { loop.wake() } }
         node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers)
         shared = ServerShared(

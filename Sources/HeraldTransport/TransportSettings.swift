@@ -8,6 +8,8 @@ public struct TransportSettings: Sendable {
     public var port: Int
     /// `herald.event_loops`; at least 1.
     public var eventLoops: Int
+    /// `herald.event_backend`.
+    public var eventBackend: EventBackend
     /// `websocket.message_size_limit`: larger incoming messages close the connection with 1009.
     public var messageSizeLimit: Int
     /// `client.queue_max_size` and `herald.queue_max_messages`: a connection's outgoing queue bound.
@@ -32,6 +34,7 @@ extension TransportSettings {
         port = config.httpServer.port
         let loops = config.herald.eventLoops
         eventLoops = loops > 0 ? loops : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        eventBackend = config.herald.eventBackend == "poll" ? .poll : .libev
         messageSizeLimit = config.websocket.messageSizeLimit
         queueMaxBytes = config.client.queueMaxSize
         queueMaxMessages = config.herald.queueMaxMessages

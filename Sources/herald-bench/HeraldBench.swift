@@ -15,7 +15,8 @@ struct HeraldBench: ParsableCommand {
 
     @Option(help: "smoke (Herald alone, a small point that must pass), quick (one point against uWS), full.")
     var suite: Suite = .quick
-    @Option(help: "Servers to compare.") var servers = "herald,uws,nchan"
+    @Option(help: "Servers to compare (herald-poll: Herald on libwebsockets' own poll loop).")
+    var servers = "herald,uws,nchan"
     @Option(help: "The herald binary.") var herald = ".build/release/herald"
     @Option(help: "Directory of the peer scripts (uws.sh, nchan.sh).") var peers = "bench/peers"
     @Option(help: "Runs per point; the median (by p99) is reported.") var runs = 1
@@ -31,7 +32,8 @@ struct HeraldBench: ParsableCommand {
         let wanted = Set(servers.split(separator: ",").map(String.init))
         var selected: [Peer] = [.herald(binary: herald)]
         if suite != .smoke {
-            selected += [.uWebSockets(peersDirectory: peers), .nchan(peersDirectory: peers)]
+            selected += [.herald(binary: herald, backend: "poll"), .uWebSockets(peersDirectory: peers),
+                         .nchan(peersDirectory: peers)]
         }
         selected = selected.filter { wanted.contains($0.name) }
         var suites = Suites(peers: selected, workdir: workdir)

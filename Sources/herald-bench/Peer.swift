@@ -16,16 +16,17 @@ struct Peer {
     let extraHeaders: String?
     let pongReply: String?
 
-    static func herald(binary: String) -> Peer {
+    /// Herald on `backend` ("libev", its default, or "poll": libwebsockets' own loop, for comparison).
+    static func herald(binary: String, backend: String = "libev") -> Peer {
         Peer(
-            name: "herald",
+            name: backend == "libev" ? "herald" : "herald-\(backend)",
             command: { port, cpu, workdir in
-                let config = "\(workdir)/herald-bench.json"
+                let config = "\(workdir)/herald-bench-\(backend).json"
                 writeFile(config, """
                     {"http_api":{"insecure":true},"client":{"allow_anonymous_connect_without_token":true},
                      "channel":{"without_namespace":{"allow_subscribe_for_client":true,
                                                      "allow_subscribe_for_anonymous":true}},
-                     "log":{"level":"warn"},"herald":{"event_loops":1}}
+                     "log":{"level":"warn"},"herald":{"event_loops":1,"event_backend":"\(backend)"}}
                     """)
                 return ["taskset", "-c", "\(cpu)", binary, "serve", "--config", config, "--port", "\(port)", "--address", "127.0.0.1"]
             },

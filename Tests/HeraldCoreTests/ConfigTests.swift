@@ -429,6 +429,8 @@ final class ConfigTests: XCTestCase {
             (#"{"websocket": {"message_size_limit": 0}}"#, "websocket.message_size_limit: must be positive, got 0"),
             (#"{"channel": {"max_length": -1}}"#, "channel.max_length: must be positive, got -1"),
             (#"{"herald": {"event_loops": -1}}"#, "herald.event_loops: must not be negative, got -1"),
+            (#"{"herald": {"event_backend": "epoll"}}"#,
+             #"herald.event_backend: unknown backend "epoll" (use libev or poll)"#),
             (#"{"herald": {"queue_max_messages": 0}}"#, "herald.queue_max_messages: must be positive, got 0"),
             (#"{"herald": {"http_api_body_limit": -1}}"#, "herald.http_api_body_limit: must be positive, got -1"),
             (#"{"herald": {"shutdown_timeout": "-1s"}}"#, "herald.shutdown_timeout: must not be negative"),

@@ -21,6 +21,7 @@ extension HeraldConfig {
         .init("channel.max_length", \.channel.maxLength),
         .init("channel.namespaces", \.channel.namespaces),
         .init("herald.event_loops", \.herald.eventLoops),
+        .init("herald.event_backend", \.herald.eventBackend),
         .init("herald.queue_max_messages", \.herald.queueMaxMessages),
         .init("herald.http_api_body_limit", \.herald.httpAPIBodyLimit),
         .init("herald.shutdown_timeout", \.herald.shutdownTimeout),

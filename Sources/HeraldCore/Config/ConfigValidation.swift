@@ -14,6 +14,9 @@ extension HeraldConfig {
         try Self.require(websocket.messageSizeLimit, atLeast: 1, "websocket.message_size_limit")
         try Self.require(channel.maxLength, atLeast: 1, "channel.max_length")
         try Self.require(herald.eventLoops, atLeast: 0, "herald.event_loops")
+        guard ["libev", "poll"].contains(herald.eventBackend) else {
+            throw ConfigError("herald.event_backend", "unknown backend \"\(herald.eventBackend)\" (use libev or poll)")
+        }
         try Self.require(herald.queueMaxMessages, atLeast: 1, "herald.queue_max_messages")
         try Self.require(herald.httpAPIBodyLimit, atLeast: 1, "herald.http_api_body_limit")
         if herald.shutdownTimeout < .zero {

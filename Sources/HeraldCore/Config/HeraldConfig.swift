@@ -86,6 +86,8 @@ public struct HeraldConfig: Sendable, Equatable {
     public struct Herald: Sendable, Equatable {
         /// `event_loops`: 0 means one per CPU core.
         public var eventLoops = 0
+        /// `event_backend`: how each loop waits for sockets, "libev" (epoll) or "poll" (libwebsockets' own).
+        public var eventBackend = "libev"
         /// `queue_max_messages`: 16384 messages queued for one connection, alongside `client.queue_max_size`.
         public var queueMaxMessages = 16_384
         /// `http_api_body_limit`: 1048576 bytes (1 MiB) of server API request body.
