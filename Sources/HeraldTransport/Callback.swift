@@ -4,13 +4,24 @@ import HeraldCore
 /// The one libwebsockets protocol callback. It recovers the event loop from the context's user pointer and
 /// the per-connection object from the wsi's opaque user data, and hands each event to Swift code.
 /// Returning non-zero closes the connection.
+///
+/// Frames queued while handling the event (fan-out, replies) are written before it returns, one write per
+/// connection, so a reply precedes a close that the same event asks for.
 func heraldCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
     guard let wsi, let contextUser = lws_context_user(lws_get_context(wsi)) else { return 0 }
     let loop = Unmanaged<EventLoop>.fromOpaque(contextUser).takeUnretainedValue()
+    let result = dispatch(wsi, reason, loop, input, length)
+    loop.writeMarked()
+    return result
+}
 
+private func dispatch(
+    _ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ loop: EventLoop,
+    _ input: UnsafeMutableRawPointer?, _ length: Int
+) -> Int32 {
     switch reason {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         loop.handleWakeUp()

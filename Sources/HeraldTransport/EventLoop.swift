@@ -31,6 +31,8 @@ final class EventLoop: @unchecked Sendable {
     private let alive = Mutex<Bool>(true)
     /// Where several queued frames are gathered into one write; shared by this loop's connections.
     var gatherBuffer: [UInt8] = []
+    /// Connections whose queue went from empty to not empty during the current event.
+    private var marked: [WebSocketConnection] = []
     private var protocols: UnsafeMutablePointer<lws_protocols>
     private static let protocolName = strdup("herald")!
     /// No lws validity pings: lws would keep one timer per connection in a sorted list whose every insert
@@ -148,6 +150,19 @@ final class EventLoop: @unchecked Sendable {
         if shutdownDue.exchange(false, ordering: .acquiringAndReleasing) {
             core.closeAll(.shutdown)
         }
+    }
+
+    func markForFlush(_ connection: WebSocketConnection) {
+        marked.append(connection)
+    }
+
+    /// Writes what each marked connection has queued; called as each lws callback ends.
+    func writeMarked() {
+        guard !marked.isEmpty else { return }
+        for connection in marked where connection.writeQueued() < 0 {
+            connection.closeAfterFailedWrite()
+        }
+        marked.removeAll(keepingCapacity: true)
     }
 
     /// Asks every client to leave with the shutdown code (they reconnect elsewhere).

@@ -12,6 +12,8 @@ final class WebSocketConnection: SessionOutput {
     private var partialMessage: [UInt8] = []
     /// Set once the connection is to close: after the queue drains, with this code and reason.
     private var closing: Disconnect?
+    /// Set when lws has closed the wsi: nothing may touch it after that.
+    private var released = false
 
     init(wsi: OpaquePointer, loop: EventLoop) {
         self.wsi = wsi
@@ -28,6 +30,7 @@ final class WebSocketConnection: SessionOutput {
 
     static func release(_ wsi: OpaquePointer) {
         guard let connection = of(wsi) else { return }
+        connection.released = true
         connection.session.closed()
         connection.loop.server.webSocketConnections.subtract(1, ordering: .relaxed)
         OpaqueUserData.detach(from: wsi)
@@ -91,7 +94,7 @@ final class WebSocketConnection: SessionOutput {
             lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 3)
             return
         }
-        if wasEmpty { lws_callback_on_writable(wsi) }
+        if wasEmpty { loop.markForFlush(self) }
     }
 
     func close(_ disconnect: Disconnect) {
@@ -100,20 +103,27 @@ final class WebSocketConnection: SessionOutput {
         lws_callback_on_writable(wsi)
     }
 
-    /// Writes everything queued (up to one send's worth) in one `lws_write`, or the close frame when the
-    /// queue is empty and the connection is closing.
-    ///
-    /// lws keeps what the socket did not take in a buffer of its own and sends it on later POLLOUTs, but
-    /// only while someone asks for writability: so Herald keeps asking until that buffer is empty, and
-    /// never writes on top of it. The connection's queue stays the one place that grows, under its bound.
+    /// lws's POLLOUT: the close when the queue has drained and the connection is closing, else more of the
+    /// queue. lws calls this only once it has sent whatever an earlier write left over.
     func writeable() -> Int32 {
-        if lws_send_pipe_choked(wsi) != 0 {
-            lws_callback_on_writable(wsi)
-            return 0
-        }
-        if queue.isEmpty {
-            guard let closing else { return 0 }
+        if queue.isEmpty, let closing {
             return closeNow(code: closing.code, reason: closing.reason)
+        }
+        return writeQueued()
+    }
+
+    /// Writes what is queued (up to one send's worth) in one `lws_write`, straight away: the event loop calls
+    /// this for every connection that got frames, once it has handled a batch of events. Waiting for POLLOUT
+    /// instead would cost a readiness round per subscriber (with libev, two `epoll_ctl` calls).
+    ///
+    /// When the socket takes only part, lws keeps the rest and sends it on POLLOUT before calling
+    /// `writeable()`; Herald never writes on top of that remainder, so the connection's queue stays the one
+    /// place that grows, under its bound.
+    func writeQueued() -> Int32 {
+        guard !released else { return 0 }
+        guard !queue.isEmpty, lws_partial_buffered(wsi) == 0 else {
+            if !queue.isEmpty || closing != nil { lws_callback_on_writable(wsi) }
+            return 0
         }
         let batch = queue.prefix(fittingIn: TransportSettings.sendChunkSize)
         let written: Int32
@@ -132,10 +142,15 @@ final class WebSocketConnection: SessionOutput {
         }
         if written < 0 { return -1 }
         queue.removeFirst(batch.count)
-        if !queue.isEmpty || closing != nil || lws_send_pipe_choked(wsi) != 0 {
+        if !queue.isEmpty || closing != nil || lws_partial_buffered(wsi) != 0 {
             lws_callback_on_writable(wsi)
         }
         return 0
+    }
+
+    /// Outside its own callback a connection cannot close by returning -1: lws closes it on its next turn.
+    func closeAfterFailedWrite() {
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC)
     }
 
     private func closeNow(code: Int, reason: String) -> Int32 {

@@ -33,6 +33,19 @@ final class OutboundQueueTests: XCTestCase {
         XCTAssertTrue(queue.push(frame(8)), "an emptied queue accepts again")
     }
 
+    func testJoinedFramesAreBackToBackAndCountEachMessageAgainstTheBound() {
+        let joined = Frame(joining: [Frame(text: Array("a".utf8)), Frame(text: Array("bc".utf8))])
+        XCTAssertEqual(joined.bytes, [0x81, 1, 0x61, 0x81, 2, 0x62, 0x63])
+        XCTAssertEqual(joined.messageCount, 2)
+        var queue = OutboundQueue(maxBytes: 1 << 20, maxFrames: 3)
+        XCTAssertTrue(queue.push(joined))
+        XCTAssertEqual(queue.messageCount, 2)
+        XCTAssertFalse(queue.push(joined), "2 + 2 messages pass the bound of 3")
+        XCTAssertTrue(queue.push(frame(1)))
+        queue.removeFirst(1)
+        XCTAssertEqual(queue.messageCount, 1)
+    }
+
     func testFrameHeaderLengths() {
         XCTAssertEqual(Array(Frame(text: Array("hi".utf8)).bytes), [0x81, 2, 0x68, 0x69])
         let medium = Frame(text: [UInt8](repeating: 0, count: 300)).bytes

@@ -27,13 +27,39 @@ public final class LoopContext {
         sessions[ObjectIdentifier(session)] = nil
     }
 
-    /// Handles everything posted to this loop since the last call.
+    /// Handles everything posted to this loop since the last call. Consecutive publications to one channel
+    /// are joined into one frame first, so each subscriber is visited (and written to) once per drain, not
+    /// once per publication: under load that is what lets one send carry many publications.
     public func drainInbox() {
         inbox.drain(into: &pending)
-        for event in pending {
-            handle(event)
+        var index = pending.startIndex
+        while index < pending.endIndex {
+            let end = endOfPublicationRun(from: index)
+            handle(end - index > 1 ? joinedDelivery(pending[index..<end]) : pending[index])
+            index = end
         }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Where the run of deliveries to all subscribers of one channel that starts at `start` ends.
+    private func endOfPublicationRun(from start: Int) -> Int {
+        guard case .deliver(let channel, _, .subscribers) = pending[start] else { return start + 1 }
+        var end = start + 1
+        while end < pending.endIndex, case .deliver(channel, _, .subscribers) = pending[end] {
+            end += 1
+        }
+        return end
+    }
+
+    private func joinedDelivery(_ run: ArraySlice<LoopEvent>) -> LoopEvent {
+        var channel = ""
+        var frames: [Frame] = []
+        frames.reserveCapacity(run.count)
+        for case .deliver(let name, let frame, _) in run {
+            channel = name
+            frames.append(frame)
+        }
+        return .deliver(channel: channel, frame: Frame(joining: frames), audience: .subscribers)
     }
 
     private func handle(_ event: LoopEvent) {

@@ -1,4 +1,4 @@
-/// A connection's frames waiting for the socket, bounded in bytes and in frames.
+/// A connection's frames waiting for the socket, bounded in bytes and in messages.
 ///
 /// At the bound `push` refuses the frame and the caller closes the connection as a slow consumer: memory
 /// never grows without bound and one stalled reader never holds up the others. A caught-up connection keeps
@@ -9,6 +9,8 @@ public struct OutboundQueue {
     private var frames: [Frame] = []
     private var head = 0
     public private(set) var byteCount = 0
+    /// Messages queued: a joined `Frame` counts each it holds.
+    public private(set) var messageCount = 0
 
     private static let retainedCapacity = 16
 
@@ -18,13 +20,15 @@ public struct OutboundQueue {
     }
 
     public var isEmpty: Bool { head == frames.count }
+    /// Queue entries (frames, joined or not).
     public var count: Int { frames.count - head }
 
     /// Appends `frame` unless that would pass a bound; returns false at the bound.
     public mutating func push(_ frame: Frame) -> Bool {
-        guard count < maxFrames, byteCount + frame.count <= maxBytes else { return false }
+        guard messageCount + frame.messageCount <= maxFrames, byteCount + frame.count <= maxBytes else { return false }
         frames.append(frame)
         byteCount += frame.count
+        messageCount += frame.messageCount
         return true
     }
 
@@ -42,7 +46,10 @@ public struct OutboundQueue {
     }
 
     public mutating func removeFirst(_ n: Int) {
-        for index in head..<head + n { byteCount -= frames[index].count }
+        for index in head..<head + n {
+            byteCount -= frames[index].count
+            messageCount -= frames[index].messageCount
+        }
         head += n
         if head == frames.count {
             frames.removeAll(keepingCapacity: frames.capacity <= Self.retainedCapacity)
@@ -57,5 +64,6 @@ public struct OutboundQueue {
         frames.removeAll()
         head = 0
         byteCount = 0
+        messageCount = 0
     }
 }

@@ -1,7 +1,11 @@
-/// One complete server-to-client WebSocket text frame (header and payload), built once and shared read-only
-/// by every connection that sends it: a publication is framed once, not once per subscriber.
+/// Complete server-to-client WebSocket text frames (header and payload), built once and shared read-only
+/// by every connection that sends them: a publication is framed once, not once per subscriber. Usually one
+/// frame; a loop that drains several publications of a channel at once joins them into one (`joining`), so
+/// each subscriber gets them with one queue entry and one write.
 public final class Frame: Sendable {
     public let bytes: [UInt8]
+    /// Messages (WebSocket frames) in `bytes`.
+    public let messageCount: Int
 
     /// Frames a JSON text payload. Server frames are never masked (RFC 6455 §5.1).
     public init(text payload: [UInt8]) {
@@ -23,6 +27,16 @@ public final class Frame: Sendable {
         }
         bytes.append(contentsOf: payload)
         self.bytes = bytes
+        messageCount = 1
+    }
+
+    /// `frames` back to back: several complete frames in one write are as valid on the wire as one each.
+    public init(joining frames: some Collection<Frame>) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(frames.reduce(0) { $0 + $1.count })
+        for frame in frames { bytes.append(contentsOf: frame.bytes) }
+        self.bytes = bytes
+        messageCount = frames.reduce(0) { $0 + $1.messageCount }
     }
 
     public var count: Int { bytes.count }
