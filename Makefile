@@ -6,7 +6,7 @@ BENCH      := .build/release/herald-bench
 APT_NEEDS  := libwebsockets-dev pkg-config
 PYTHON     := $(VENV)/bin/python
 
-.PHONY: run test build release system-deps unit-test e2e-test bench bench-quick bench-tool peers clean
+.PHONY: run test build release system-deps unit-test e2e-test bench bench-quick bench-alloc bench-tool peers clean
 
 run: release
 	$(HERALD) serve
@@ -16,15 +16,22 @@ test: release bench-tool $(VENV)/.ready
 	E2E_HERALD_BIN=$(abspath $(HERALD)) $(PYTHON) -m pytest -q Tests/e2e
 	@echo "benchmark smoke test (the load generator against Herald, so it cannot rot):"
 	taskset -c 1 $(BENCH) --suite smoke --herald $(HERALD)
+	$(MAKE) bench-alloc
 
-# Herald against uWebSockets and Nchan on this machine (BENCHMARKS.md says how to read it). Not part of
-# `make test`: it takes about half an hour.
+# Herald against uWebSockets and Nchan on this machine (BENCHMARKS.md says how to read it), then the
+# allocation count. Not part of `make test`: it takes about half an hour.
 bench: release bench-tool peers
-	taskset -c 1 $(BENCH) --suite full --runs 3 --herald $(HERALD) --json bench-results.jsonl
+	taskset -c 1 $(BENCH) --suite full --runs 2 --herald $(HERALD) --json bench-results.jsonl
+	$(MAKE) bench-alloc
 
 # One comparison point against uWebSockets, for use while developing (under 3 minutes).
 bench-quick: release bench-tool peers
 	taskset -c 1 $(BENCH) --suite quick --servers herald,uws --herald $(HERALD)
+
+# Allocations per publication on the fan-out path, counted at 10, 1,000 and 10,000 subscribers, checked
+# against Benchmarks/Thresholds (3 each): fails if any allocation per subscriber creeps in.
+bench-alloc: system-deps
+	$(SWIFT) package benchmark thresholds check --target FanOutAllocations --path Benchmarks/Thresholds --no-progress
 
 bench-tool: system-deps
 	$(SWIFT) build -c release --product herald-bench

@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // libwebsockets 4.1 through pkg-config; the shim exposes the macros Swift cannot import.
@@ -63,6 +64,13 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // Counts allocations on the fan-out path (`make bench-alloc`, also run by `make test`).
+        .executableTarget(
+            name: "FanOutAllocations",
+            dependencies: ["HeraldCore", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/FanOutAllocations",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(
             name: "HeraldCoreTests",

@@ -125,23 +125,23 @@ final class WebSocketConnection: SessionOutput {
             if !queue.isEmpty || closing != nil { lws_callback_on_writable(wsi) }
             return 0
         }
-        let batch = queue.prefix(fittingIn: TransportSettings.sendChunkSize)
+        let batch = queue.batchCount(fittingIn: TransportSettings.sendChunkSize)
         let written: Int32
-        if batch.count == 1 {
-            written = batch[batch.startIndex].bytes.withUnsafeBufferPointer { bytes in
+        if batch == 1 {
+            written = queue[0].bytes.withUnsafeBufferPointer { bytes in
                 // LWS_WRITE_RAW sends the bytes as they are; lws reads them and never writes to them.
                 lws_write(wsi, UnsafeMutablePointer(mutating: bytes.baseAddress!), bytes.count,
                           LWS_WRITE_HTTP)
             }
         } else {
             loop.gatherBuffer.removeAll(keepingCapacity: true)
-            for frame in batch { loop.gatherBuffer.append(contentsOf: frame.bytes) }
+            for offset in 0..<batch { loop.gatherBuffer.append(contentsOf: queue[offset].bytes) }
             written = loop.gatherBuffer.withUnsafeMutableBufferPointer { bytes in
                 lws_write(wsi, bytes.baseAddress!, bytes.count, LWS_WRITE_HTTP)
             }
         }
         if written < 0 { return -1 }
-        queue.removeFirst(batch.count)
+        queue.removeFirst(batch)
         if !queue.isEmpty || closing != nil || lws_partial_buffered(wsi) != 0 {
             lws_callback_on_writable(wsi)
         }

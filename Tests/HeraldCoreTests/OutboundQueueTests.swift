@@ -22,8 +22,8 @@ final class OutboundQueueTests: XCTestCase {
     func testPrefixGathersUpToTheLimitButAlwaysOne() {
         var queue = OutboundQueue(maxBytes: 1 << 20, maxFrames: 100)
         for _ in 0..<5 { _ = queue.push(frame(8)) }   // 10 bytes each
-        XCTAssertEqual(queue.prefix(fittingIn: 35).count, 3)
-        XCTAssertEqual(queue.prefix(fittingIn: 1).count, 1)
+        XCTAssertEqual(queue.batchCount(fittingIn: 35), 3)
+        XCTAssertEqual(queue.batchCount(fittingIn: 1), 1)
         queue.removeFirst(3)
         XCTAssertEqual(queue.count, 2)
         XCTAssertEqual(queue.byteCount, 20)

@@ -13,7 +13,7 @@ public struct HeraldConfig: Sendable, Equatable {
     /// Set only by `.development` (no configuration file); not a file key.
     public var developmentMode = false
 
-    init() {}
+    public init() {}
 
     /// `http_server`.
     public struct HTTPServer: Sendable, Equatable {

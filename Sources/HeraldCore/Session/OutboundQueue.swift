@@ -32,17 +32,19 @@ public struct OutboundQueue {
         return true
     }
 
-    public var first: Frame? { isEmpty ? nil : frames[head] }
+    /// The frame `offset` places from the head.
+    public subscript(offset: Int) -> Frame { frames[head + offset] }
 
-    /// The frames at the head whose sizes add up to at most `limit` bytes (always at least one).
-    public func prefix(fittingIn limit: Int) -> ArraySlice<Frame> {
+    /// How many frames at the head add up to at most `limit` bytes (at least one unless empty). A count, not
+    /// a slice: a slice would share the storage, and the `removeFirst` after the write would copy it.
+    public func batchCount(fittingIn limit: Int) -> Int {
         var end = head
         var total = 0
         while end < frames.count, end == head || total + frames[end].count <= limit {
             total += frames[end].count
             end += 1
         }
-        return frames[head..<end]
+        return end - head
     }
 
     public mutating func removeFirst(_ n: Int) {
