@@ -40,6 +40,9 @@ final class HTTPConnection {
         guard !closing else { return 0 }
         parser.append(bytes)
         serveBufferedRequests()
+        // Publications this read made for this loop's subscribers go out now, as one round with the rest
+        // this loop has pending, rather than in a round of their own after the wake-up.
+        loop.core.drainInbox()
         return 0
     }
 
