@@ -7,13 +7,13 @@ let package = Package(
     products: [
         .executable(name: "herald", targets: ["herald"]),
         .executable(name: "herald-bench", targets: ["herald-bench"]),
+        .library(name: "HeraldCore", targets: ["HeraldCore"]),  // for Benchmarks/, a package of its own
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
-        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // libwebsockets 4.1 through pkg-config; the shim exposes the macros Swift cannot import.
@@ -64,13 +64,6 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
-        ),
-        // Counts allocations on the fan-out path (`make bench-alloc`, also run by `make test`).
-        .executableTarget(
-            name: "FanOutAllocations",
-            dependencies: ["HeraldCore", .product(name: "Benchmark", package: "benchmark")],
-            path: "Benchmarks/FanOutAllocations",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(
             name: "HeraldCoreTests",
