@@ -1,4 +1,5 @@
 import CLibWebSockets
+import Glibc
 import HeraldCore
 
 /// A plain HTTP/1.1 connection (health checks and the server API) on a raw libwebsockets socket: Herald
@@ -19,6 +20,10 @@ final class HTTPConnection {
     /// Set after a response that ends the connection: nothing more is read or answered.
     private var closing = false
     private var readingPaused = false
+    /// Set once the last response is sent and the sending side shut down.
+    private var halfClosed = false
+    /// How long a closing connection keeps reading (and discarding) after its last response.
+    static let lingerSeconds: Int32 = 2
 
     init(wsi: OpaquePointer, loop: EventLoop) {
         self.wsi = wsi
@@ -84,9 +89,16 @@ final class HTTPConnection {
             output.removeFirst(count)
         }
         if output.isEmpty && closing {
-            // Close only once lws has sent the last bytes too.
-            if lws_partial_buffered(wsi) == 0 { return -1 }
-            lws_callback_on_writable(wsi)
+            // Once lws has sent the last bytes too, end the sending side but keep reading a while: closing
+            // with the client's body still arriving would reset the connection, and the client could lose
+            // the answer (a 411 or 413 sent before the body was read) or fail writing the rest.
+            if lws_partial_buffered(wsi) != 0 {
+                lws_callback_on_writable(wsi)
+            } else if !halfClosed {
+                halfClosed = true
+                shutdown(lws_get_socket_fd(wsi), Int32(SHUT_WR))
+                lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, Self.lingerSeconds)
+            }
             return 0
         }
         if readingPaused && output.count <= Self.maxPendingOutput {
