@@ -92,7 +92,7 @@ final class LoopWriter {
 final class Connection: SessionOutput {
     private unowned let writer: LoopWriter
     // client.queue_max_size and herald.queue_max_messages at their defaults.
-    private var queue = OutboundQueue(maxBytes: 1_048_576, maxFrames: 16_384)
+    private var queue = OutboundQueue(maxBytes: 1_048_576, maxMessages: 16_384)
 
     init(writer: LoopWriter) {
         self.writer = writer

@@ -19,7 +19,7 @@ final class WebSocketConnection: SessionOutput {
         self.wsi = wsi
         self.loop = loop
         let settings = loop.server.settings
-        queue = OutboundQueue(maxBytes: settings.queueMaxBytes, maxFrames: settings.queueMaxMessages)
+        queue = OutboundQueue(maxBytes: settings.queueMaxBytes, maxMessages: settings.queueMaxMessages)
         loop.server.webSocketConnections.add(1, ordering: .relaxed)
         session = loop.core.openSession(output: self, now: monotonicMilliseconds())
     }

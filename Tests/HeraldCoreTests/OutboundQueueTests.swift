@@ -5,7 +5,7 @@ final class OutboundQueueTests: XCTestCase {
     private func frame(_ size: Int) -> Frame { Frame(text: [UInt8](repeating: 0x61, count: size)) }
 
     func testBoundInFrames() {
-        var queue = OutboundQueue(maxBytes: 1 << 20, maxFrames: 2)
+        var queue = OutboundQueue(maxBytes: 1 << 20, maxMessages: 2)
         XCTAssertTrue(queue.push(frame(1)))
         XCTAssertTrue(queue.push(frame(1)))
         XCTAssertFalse(queue.push(frame(1)), "a third frame passes the bound of two")
@@ -13,14 +13,14 @@ final class OutboundQueueTests: XCTestCase {
     }
 
     func testBoundInBytes() {
-        var queue = OutboundQueue(maxBytes: 100, maxFrames: 100)
+        var queue = OutboundQueue(maxBytes: 100, maxMessages: 100)
         XCTAssertTrue(queue.push(frame(60)))   // 62 bytes framed
         XCTAssertFalse(queue.push(frame(60)))
         XCTAssertEqual(queue.byteCount, 62)
     }
 
     func testPrefixGathersUpToTheLimitButAlwaysOne() {
-        var queue = OutboundQueue(maxBytes: 1 << 20, maxFrames: 100)
+        var queue = OutboundQueue(maxBytes: 1 << 20, maxMessages: 100)
         for _ in 0..<5 { _ = queue.push(frame(8)) }   // 10 bytes each
         XCTAssertEqual(queue.batchCount(fittingIn: 35), 3)
         XCTAssertEqual(queue.batchCount(fittingIn: 1), 1)
@@ -37,7 +37,7 @@ final class OutboundQueueTests: XCTestCase {
         let joined = Frame(joining: [Frame(text: Array("a".utf8)), Frame(text: Array("bc".utf8))])
         XCTAssertEqual(joined.bytes, [0x81, 1, 0x61, 0x81, 2, 0x62, 0x63])
         XCTAssertEqual(joined.messageCount, 2)
-        var queue = OutboundQueue(maxBytes: 1 << 20, maxFrames: 3)
+        var queue = OutboundQueue(maxBytes: 1 << 20, maxMessages: 3)
         XCTAssertTrue(queue.push(joined))
         XCTAssertEqual(queue.messageCount, 2)
         XCTAssertFalse(queue.push(joined), "2 + 2 messages pass the bound of 3")

@@ -152,3 +152,17 @@ def test_an_unfinished_first_request_is_dropped_after_ten_seconds(herald):
             pass  # closed with the unfinished request unread: a reset, which the client sees as closed too
         assert 9 <= time.monotonic() - started <= 13
     asyncio.run(assert_still_serving(herald))
+
+
+def test_a_refused_client_still_sending_its_body_gets_the_answer_and_a_clean_close(herald):
+    """413 is decided from Content-Length before the body is read; the body keeps coming. Closing at once
+    would reset the connection under the unread bytes; Herald shuts its side and reads on instead."""
+    with socket.create_connection(("127.0.0.1", herald.port), timeout=5) as sock:
+        sock.sendall(f"POST /api/publish HTTP/1.1\r\nX-API-Key: {API_KEY}\r\n"
+                     f"Content-Length: {4 * 1024 * 1024}\r\n\r\n".encode())
+        time.sleep(0.2)  # the 413 is on its way back
+        sock.sendall(b"x" * (1024 * 1024))  # the body the client had already started to send
+        time.sleep(0.2)
+        status, _, body = read_responses(sock, 1)[0]
+        assert (status, body["error"]["message"]) == (413, "request body too large")
+        assert sock.recv(1) == b"", "the client sees a clean end of stream, not a reset"

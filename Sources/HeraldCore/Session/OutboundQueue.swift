@@ -5,7 +5,7 @@
 /// a small array's storage, so steady fan-out allocates nothing per delivery, and gives back a large one.
 public struct OutboundQueue {
     public let maxBytes: Int
-    public let maxFrames: Int
+    public let maxMessages: Int
     private var frames: [Frame] = []
     private var head = 0
     public private(set) var byteCount = 0
@@ -14,9 +14,9 @@ public struct OutboundQueue {
 
     private static let retainedCapacity = 16
 
-    public init(maxBytes: Int, maxFrames: Int) {
+    public init(maxBytes: Int, maxMessages: Int) {
         self.maxBytes = maxBytes
-        self.maxFrames = maxFrames
+        self.maxMessages = maxMessages
     }
 
     public var isEmpty: Bool { head == frames.count }
@@ -25,7 +25,9 @@ public struct OutboundQueue {
 
     /// Appends `frame` unless that would pass a bound; returns false at the bound.
     public mutating func push(_ frame: Frame) -> Bool {
-        guard messageCount + frame.messageCount <= maxFrames, byteCount + frame.count <= maxBytes else { return false }
+        guard messageCount + frame.messageCount <= maxMessages, byteCount + frame.count <= maxBytes else {
+            return false
+        }
         frames.append(frame)
         byteCount += frame.count
         messageCount += frame.messageCount
