@@ -1,15 +1,21 @@
 import CLibWebSockets
 import Glibc
 import HeraldCore
+import Synchronization
 
 /// A plain HTTP/1.1 connection (health checks and the server API) on a raw libwebsockets socket: Herald
 /// parses requests as they arrive, pipelined ones included, and answers them in order.
 ///
+/// A response may come later than the request's turn (a publish to a durable channel is answered once the
+/// durable log has it): answers wait in `answers`, in request order, until those before them are ready.
+///
 /// Bounds: while more than `maxPendingOutput` bytes of responses wait for a client that does not read
-/// them, the connection stops reading; a connection with no complete request for `idleTimeoutSeconds` is
-/// closed; the parser bounds each request (`HTTPRequestParser`).
+/// them, or more than `maxUnansweredRequests` requests wait for their answer, the connection stops
+/// reading; a connection with no complete request for `idleTimeoutSeconds` is closed; the parser bounds
+/// each request (`HTTPRequestParser`).
 final class HTTPConnection {
     static let maxPendingOutput = 256 * 1024
+    static let maxUnansweredRequests = 1024
     static let idleTimeoutSeconds: Int32 = 60
     private let wsi: OpaquePointer
     private unowned let loop: EventLoop
@@ -17,6 +23,15 @@ final class HTTPConnection {
     private let peerIsLoopback: Bool
     /// Serialized responses not yet handed to the socket.
     private var output: [UInt8] = []
+    /// Requests answered or not, in order, from the oldest not yet moved to `output`.
+    private var answers: [Answer] = []
+    private var nextAnswerID = 0
+
+    private struct Answer {
+        let id: Int
+        let request: (keepsAlive: Bool, http10: Bool)
+        var response: HTTPResponse?
+    }
     /// Set after a response that ends the connection: nothing more is read or answered.
     private var closing = false
     private var readingPaused = false
@@ -51,29 +66,61 @@ final class HTTPConnection {
         return 0
     }
 
-    /// Answers every complete request in the buffer, up to the output bound.
+    /// Answers every complete request in the buffer, up to the bounds.
     private func serveBufferedRequests() {
-        let answeredBefore = output.count
         do {
-            while !closing, output.count <= Self.maxPendingOutput, let request = try parser.nextRequest() {
-                let response = loop.server.endpoints.respond(to: request, peerIsLoopback: peerIsLoopback)
-                let keepAlive = request.keepsAlive && !response.closesConnection
-                output.append(contentsOf: response.serialized(
-                    keepAlive: keepAlive, http10KeepAlive: keepAlive && request.minorVersion == 0))
-                closing = !keepAlive
+            while !closing, output.count <= Self.maxPendingOutput, answers.count < Self.maxUnansweredRequests,
+                  let request = try parser.nextRequest() {
+                let id = nextAnswerID
+                nextAnswerID += 1
+                answers.append(Answer(id: id, request: (request.keepsAlive, request.minorVersion == 0)))
+                closing = !request.keepsAlive
                 lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, Self.idleTimeoutSeconds)
+                let later = LoopCallback(inbox: loop.core.inbox) { [weak self] (response: HTTPResponse) in
+                    self?.answered(id, response)
+                }
+                let handoff = AnswerHandoff()
+                loop.server.endpoints.respond(to: request, peerIsLoopback: peerIsLoopback) { response in
+                    if handoff.takeLater(response) { later(response) }
+                }
+                answers[answers.count - 1].response = handoff.returned()
             }
         } catch {
-            output.append(contentsOf: HTTPResponse.error(error.status, error.message, closesConnection: true)
-                .serialized(keepAlive: false))
+            answers.append(Answer(id: -1, request: (false, false),
+                                  response: .error(error.status, error.message, closesConnection: true)))
             closing = true
         }
-        let overBound = output.count > Self.maxPendingOutput
+        moveReadyAnswers()
+    }
+
+    private func answered(_ id: Int, _ response: HTTPResponse) {
+        guard let index = answers.firstIndex(where: { $0.id == id }) else { return }
+        answers[index].response = response
+        moveReadyAnswers()
+    }
+
+    /// Serializes the answers whose turn has come, pauses or resumes reading by the bounds, and asks to
+    /// write.
+    private func moveReadyAnswers() {
+        var moved = 0
+        while moved < answers.count, let response = answers[moved].response {
+            let request = answers[moved].request
+            let keepAlive = request.keepsAlive && !response.closesConnection
+            output.append(contentsOf: response.serialized(keepAlive: keepAlive, http10KeepAlive: keepAlive && request.http10))
+            moved += 1
+            if !keepAlive {
+                // Nothing after a closing answer is sent.
+                closing = true
+                moved = answers.count
+            }
+        }
+        answers.removeFirst(moved)
+        let overBound = output.count > Self.maxPendingOutput || answers.count >= Self.maxUnansweredRequests
         if overBound != readingPaused {
             readingPaused = overBound
             lws_rx_flow_control(wsi, overBound ? 0 : 1)
         }
-        if output.count != answeredBefore || closing {
+        if moved > 0 || (closing && answers.isEmpty) {
             lws_callback_on_writable(wsi)
         }
     }
@@ -106,5 +153,28 @@ final class HTTPConnection {
         }
         if !output.isEmpty { lws_callback_on_writable(wsi) }
         return 0
+    }
+}
+
+/// Tells whether an answer came while `respond` was still running on the loop (then the loop takes it
+/// directly) or after it returned, possibly on another thread (then it is posted to the loop).
+private final class AnswerHandoff: Sendable {
+    private let state = Mutex<(returned: Bool, response: HTTPResponse?)>((false, nil))
+
+    /// True when the answer must be posted: `respond` had returned.
+    func takeLater(_ response: HTTPResponse) -> Bool {
+        state.withLock { state in
+            if state.returned { return true }
+            state.response = response
+            return false
+        }
+    }
+
+    /// The answer given during `respond`, if any; from now on answers are posted.
+    func returned() -> HTTPResponse? {
+        state.withLock { state in
+            state.returned = true
+            return state.response
+        }
     }
 }

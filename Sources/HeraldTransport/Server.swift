@@ -13,12 +13,14 @@ public final class Server: @unchecked Sendable {
     private let shared: ServerShared
     private let tickerStopped = Atomic<Bool>(false)
     private var ticker: ServiceThread?
+    private var durableWriterThread: ServiceThread?
     public let node: Node
 
     /// The port actually listened on (useful when the configuration asked for port 0).
     public var port: Int { acceptor.port }
 
-    public init(config: HeraldConfig, version: String, logger: Logger) throws {
+    /// `log`: the durable log for durable namespaces (nil: none is durable); its streams are restored here.
+    public init(config: HeraldConfig, version: String, logger: Logger, log: PublicationLog? = nil) throws {
         settings = TransportSettings(config: config)
         self.logger = logger
         signal(SIGPIPE, SIG_IGN)
@@ -26,7 +28,8 @@ public final class Server: @unchecked Sendable {
         let backend = settings.eventBackend
         loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0, backend: backend) }
         let wakers: [@Sendable () -> Void] = loops.map { loop in { loop.wake() } }
-        node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers)
+        node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers, log: log)
+        try node.durableWriter?.restore()
         shared = ServerShared(
             settings: settings,
             endpoints: HTTPEndpoints(
@@ -48,6 +51,7 @@ public final class Server: @unchecked Sendable {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
+        if let writer = node.durableWriter { durableWriterThread = ServiceThread.start { writer.run() } }
         for loop in loops { loop.start() }
         acceptor.start()
         startTicker()
@@ -74,6 +78,9 @@ public final class Server: @unchecked Sendable {
         if remaining > 0 { logger.warning("shutdown timeout: closing remaining connections", metadata: ["connections": "\(remaining)"]) }
         tickerStopped.store(true, ordering: .relaxed)
         ticker?.join()
+        // What was queued is written (and answered) before the log closes.
+        node.durableWriter?.stop()
+        durableWriterThread?.join()
         let logger = self.logger
         _ = ServiceThread.start {
             // A loop that does not come back (a libwebsockets bug, see README "Known limits") must not keep
@@ -89,8 +96,11 @@ public final class Server: @unchecked Sendable {
     /// Wakes every loop a few times a second for pings, pong deadlines and connect timeouts.
     private func startTicker() {
         ticker = ServiceThread.start { [self] in
+            var ticks = 0
             while !tickerStopped.load(ordering: .relaxed) {
                 usleep(200_000)
+                ticks += 1
+                if ticks % 5 == 0 { node.expireHistory() }
                 for loop in loops {
                     loop.tickDue.store(true, ordering: .releasing)
                     loop.wake()

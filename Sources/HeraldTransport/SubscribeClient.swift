@@ -4,7 +4,9 @@ import HeraldCore
 
 /// The terminal subscriber behind `herald subscribe`: a Centrifuge-protocol client on libwebsockets that
 /// connects, subscribes to one channel and hands each publication's data to `onPublication`. Like the
-/// SDKs, it answers server pings and reconnects (after a second) when the server's disconnect code allows.
+/// SDKs, it answers server pings, reconnects (after a second) when the server's disconnect code allows, and
+/// on a channel with history recovers what it missed meanwhile from the last position it saw. `since`
+/// starts it from a position: the publications after that offset first, then live.
 public final class SubscribeClient: @unchecked Sendable {
     public struct Target: Sendable {
         public var host: String
@@ -26,6 +28,8 @@ public final class SubscribeClient: @unchecked Sendable {
     public enum Event {
         case connected(client: String)
         case subscribed
+        /// The subscribe could not continue from the position asked for: live from now.
+        case notRecovered
         case failed(String)
         case disconnected(code: Int, reason: String, reconnecting: Bool)
     }
@@ -42,12 +46,15 @@ public final class SubscribeClient: @unchecked Sendable {
     private var closeReason = ""
     private var finished = false
     private var connectionOpen = false
+    /// The last position seen (offset, epoch); the next subscribe recovers from it.
+    private var position: (offset: UInt64, epoch: String)?
     private let hostC: UnsafeMutablePointer<CChar>
     private let pathC: UnsafeMutablePointer<CChar>
     private static let protocolName = strdup("herald-subscribe")!
 
-    public init(target: Target, channel: String, token: String, onPublication: @escaping ([UInt8]) -> Void,
-                onEvent: @escaping (Event) -> Void) {
+    public init(target: Target, channel: String, token: String, since: UInt64? = nil,
+                onPublication: @escaping ([UInt8]) -> Void, onEvent: @escaping (Event) -> Void) {
+        position = since.map { ($0, "") }
         self.target = target
         self.channel = channel
         self.token = token
@@ -123,6 +130,13 @@ public final class SubscribeClient: @unchecked Sendable {
             }
             connect.appendRaw("}}\n{\"id\":2,\"subscribe\":{\"channel\":")
             connect.appendString(channel)
+            connect.appendRaw(",\"recoverable\":true")
+            if let position {
+                connect.appendRaw(",\"recover\":true,\"offset\":")
+                connect.appendUInt64(position.offset)
+                connect.appendRaw(",\"epoch\":")
+                connect.appendString(position.epoch)
+            }
             connect.appendRaw("}}")
             send(wsi, connect.bytes)
         case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -177,15 +191,32 @@ public final class SubscribeClient: @unchecked Sendable {
         }
         if let connect = reply["connect"]?.objectValue {
             onEvent(.connected(client: connect["client"]?.stringValue ?? ""))
-        } else if reply["subscribe"] != nil {
+        } else if let subscribe = reply["subscribe"]?.objectValue {
             onEvent(.subscribed)
+            if let epoch = subscribe["epoch"]?.stringValue {
+                position = (subscribe["offset"]?.uint64Value ?? 0, epoch)
+            }
+            if subscribe["was_recovering"]?.boolValue == true && subscribe["recovered"]?.boolValue != true {
+                onEvent(.notRecovered)
+            }
+            for case .object(let publication) in subscribe["publications"]?.arrayValue ?? [] {
+                guard let data = publication["data"] else { continue }
+                var writer = JSONWriter()
+                writer.append(data)
+                deliver(writer.bytes, offset: publication["offset"]?.uint64Value)
+            }
         } else if let push = reply["push"]?.objectValue, let publication = push["pub"]?.objectValue,
                   let range = publication.rawRange(of: "data") {
-            onPublication(Array(line[range]))
+            deliver(Array(line[range]), offset: publication["offset"]?.uint64Value)
         } else if let push = reply["push"]?.objectValue, push["unsubscribe"] != nil {
             onEvent(.failed("unsubscribed by the server"))
             finished = true
         }
+    }
+
+    private func deliver(_ data: [UInt8], offset: UInt64?) {
+        if let offset, position != nil { position!.offset = offset }
+        onPublication(data)
     }
 
     private func send(_ wsi: OpaquePointer, _ message: [UInt8]) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeraldCore
+import HeraldStore
 import HeraldTransport
 import Logging
 
@@ -16,12 +17,24 @@ struct Serve: ParsableCommand {
         for warning in warnings { logger.warning("\(warning)") }
         let server: Server
         do {
-            server = try Server(config: config, version: HeraldVersion.current, logger: logger)
+            server = try Server(config: config, version: HeraldVersion.current, logger: logger,
+                                log: try Self.openDurableLog(config, logger: logger))
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
         server.run()
+    }
+}
+
+extension Serve {
+    /// The durable log, opened only when a namespace asks for durability: Herald alone needs no disk.
+    static func openDurableLog(_ config: HeraldConfig, logger: Logger) throws -> PublicationLog? {
+        let namespaces = [config.channel.withoutNamespace] + config.channel.namespaces.map(\.options)
+        guard namespaces.contains(where: { $0.durable != .none }) else { return nil }
+        let log = try SQLiteLog(directory: config.dataDir)
+        logger.info("durable log open", metadata: ["path": "\(log.path)"])
+        return log
     }
 }
 

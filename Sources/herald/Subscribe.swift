@@ -10,13 +10,15 @@ struct Subscribe: ParsableCommand {
     @Argument(help: "Channel to subscribe to.") var channel: String
     @Option(help: "Herald's WebSocket endpoint.") var url = "ws://127.0.0.1:8000/connection/websocket"
     @Option(help: "Connection token, when the server requires one.") var token = ""
+    @Option(help: "Start after this stream offset: the publications history still has after it, then live.")
+    var since: UInt64?
 
     func run() throws {
         guard let target = SubscribeClient.Target(url: url) else {
             throw ValidationError("expected a ws:// URL, got \(url)")
         }
         setvbuf(stdout, nil, _IOLBF, 0)
-        let client = SubscribeClient(target: target, channel: channel, token: token,
+        let client = SubscribeClient(target: target, channel: channel, token: token, since: since,
             onPublication: { data in
                 print(String(decoding: data, as: UTF8.self))
             },
@@ -24,6 +26,7 @@ struct Subscribe: ParsableCommand {
                 switch event {
                 case .connected(let client): note("connected as \(client)")
                 case .subscribed: note("subscribed to \(channel)")
+                case .notRecovered: note("the position asked for is not in history (any more): live from now")
                 case .failed(let reason): note("error: \(reason)")
                 case .disconnected(let code, let reason, let reconnecting):
                     note("disconnected: \(reason.isEmpty ? "closed" : reason)\(code > 0 ? " (\(code))" : "")"

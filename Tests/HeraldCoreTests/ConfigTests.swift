@@ -570,7 +570,6 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(warnings, [
             "unknown key admin ignored",
             "unknown key engine ignored",
-            "unknown key channel.namespaces[1].allowed_delta_types ignored",
             "unknown key websocket.write_timeout ignored",
         ])
         XCTAssertEqual(config.client.token.hmacSecretKey, "bbe7d157-a253-4094-9759-06a8236543f9")

@@ -16,61 +16,102 @@ public struct ServerAPI: Sendable {
 
     public static let methods: Set<String> = [
         "publish", "broadcast", "unsubscribe", "disconnect", "presence", "presence_stats", "history",
-        "channels", "info",
+        "history_remove", "channels", "info",
     ]
 
-    public func handle(method: String, body: [UInt8]) -> Response {
+    public typealias Respond = @Sendable (Response) -> Void
+
+    /// Answers one call through `respond`: at once, or, for publishes to durable channels, once the durable
+    /// log has them (then on the log's thread).
+    public func handle(method: String, body: [UInt8], respond: @escaping Respond) {
         guard Self.methods.contains(method) else {
-            return failure(status: 404, .methodNotFound, detail: "unknown API method \(method)")
+            return respond(failure(status: 404, .methodNotFound, detail: "unknown API method \(method)"))
         }
         let params: JSONObject
         do {
             let text = body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 } ? Array("{}".utf8) : body
             guard case .object(let object) = try JSONParser.parse(text) else {
-                return failure(status: 400, .badRequest, detail: "request body must be a JSON object")
+                return respond(failure(status: 400, .badRequest, detail: "request body must be a JSON object"))
             }
             params = object
         } catch {
-            return failure(status: 400, .badRequest, detail: "invalid JSON: \(error)")
+            return respond(failure(status: 400, .badRequest, detail: "invalid JSON: \(error)"))
         }
         var out = JSONWriter(capacity: 128)
         do throws(ProtocolError) {
-            out.appendRaw("{\"result\":")
-            try call(method, params, body, &out)
-            out.appendRaw("}")
+            if try call(method, params, body, &out, respond) == .later { return }
+            respond(Self.result(out.bytes))
         } catch {
-            out = JSONWriter(capacity: 64)
-            out.appendRaw("{\"error\":")
-            ReplyEncoder.errorObject(error, into: &out)
-            out.appendRaw("}")
+            respond(Self.error(error))
         }
+    }
+
+    private enum Answer { case now, later }
+
+    static func result(_ result: [UInt8]) -> Response {
+        Response(status: 200, body: Array("{\"result\":".utf8) + result + [UInt8(ascii: "}")])
+    }
+
+    static func error(_ error: ProtocolError) -> Response {
+        var out = JSONWriter(capacity: 64)
+        out.appendRaw("{\"error\":")
+        ReplyEncoder.errorObject(error, into: &out)
+        out.appendRaw("}")
         return Response(status: 200, body: out.bytes)
     }
 
-    private func call(_ method: String, _ params: JSONObject, _ body: [UInt8], _ out: inout JSONWriter)
-        throws(ProtocolError) {
+    /// Centrifugo's publish result: the position, for channels with history.
+    static func publishResult(_ position: StreamPosition?, into out: inout JSONWriter) {
+        guard let position else { return out.appendRaw("{}") }
+        out.appendRaw("{\"offset\":")
+        out.appendUInt64(position.offset)
+        out.appendRaw(",\"epoch\":")
+        out.appendString(position.epoch)
+        out.appendRaw("}")
+    }
+
+    private func call(_ method: String, _ params: JSONObject, _ body: [UInt8], _ out: inout JSONWriter,
+                      _ respond: @escaping Respond) throws(ProtocolError) -> Answer {
         switch method {
         case "publish":
             let channel = try requiredString(params, "channel")
-            try node.publish(channel: channel, data: try data(params, body))
-            out.appendRaw("{}")
-        case "broadcast":
-            guard let channels = params["channels"]?.arrayValue, !channels.isEmpty else { throw .badRequest }
-            let payload = try data(params, body)
-            out.appendRaw("{\"responses\":[")
-            for (index, channel) in channels.enumerated() {
-                if index > 0 { out.appendRaw(",") }
-                do throws(ProtocolError) {
-                    guard let name = channel.stringValue else { throw .badRequest }
-                    try node.publish(channel: name, data: payload)
-                    out.appendRaw("{\"result\":{}}")
-                } catch {
-                    out.appendRaw("{\"error\":")
-                    ReplyEncoder.errorObject(error, into: &out)
-                    out.appendRaw("}")
+            let ack = try node.publish(channel: channel, data: try data(params, body)) { outcome in
+                switch outcome {
+                case .success(let position):
+                    var out = JSONWriter(capacity: 48)
+                    Self.publishResult(position, into: &out)
+                    respond(Self.result(out.bytes))
+                case .failure(let error):
+                    respond(Self.error(error))
                 }
             }
-            out.appendRaw("]}")
+            guard case .done(let position) = ack else { return .later }
+            Self.publishResult(position, into: &out)
+        case "broadcast":
+            guard let channels = params["channels"]?.arrayValue, !channels.isEmpty else { throw .badRequest }
+            BroadcastCollector(node: node).publish(try data(params, body), to: channels, respond: respond)
+            return .later
+        case "history":
+            let channel = try requiredString(params, "channel")
+            var since: StreamPosition?
+            if let field = params["since"], field != .null {
+                guard let object = field.objectValue else { throw .badRequest }
+                since = StreamPosition(offset: try uint64(object, "offset"), epoch: try optionalString(object, "epoch"))
+            }
+            guard let limit = Int(exactly: try int64(params, "limit")) else { throw .badRequest }
+            let (publications, position) = try node.history(
+                channel: channel, .init(since: since, limit: limit, reverse: try bool(params, "reverse")))
+            ReplyEncoder.historyResult(publications, position, into: &out)
+        case "history_remove":
+            let channel = try requiredString(params, "channel")
+            let ack = try node.removeHistory(channel: channel) { outcome in
+                switch outcome {
+                case .success: respond(Self.result(Array("{}".utf8)))
+                case .failure(let error): respond(Self.error(error))
+                }
+            }
+            if ack == .pending { return .later }
+            out.appendRaw("{}")
         case "unsubscribe":
             let channel = try requiredString(params, "channel")
             _ = try node.resolve(channel: channel)
@@ -88,9 +129,6 @@ public struct ServerAPI: Sendable {
             out.appendRaw("}")
         case "presence_stats":
             node.presenceStats(of: try presenceChannel(params)).write(to: &out)
-        case "history":
-            _ = try node.resolve(channel: try requiredString(params, "channel"))
-            throw .notAvailable
         case "channels":
             let pattern = try optionalString(params, "pattern")
             out.appendRaw("{\"channels\":{")
@@ -127,6 +165,7 @@ public struct ServerAPI: Sendable {
         default:
             throw .methodNotFound
         }
+        return .now
     }
 
     // MARK: Parameters
@@ -142,6 +181,24 @@ public struct ServerAPI: Sendable {
         if case .null = field { return "" }
         guard let text = field.stringValue else { throw .badRequest }
         return text
+    }
+
+    private func uint64(_ params: JSONObject, _ key: String) throws(ProtocolError) -> UInt64 {
+        guard let field = params[key], field != .null else { return 0 }
+        guard let value = field.uint64Value else { throw .badRequest }
+        return value
+    }
+
+    private func int64(_ params: JSONObject, _ key: String) throws(ProtocolError) -> Int64 {
+        guard let field = params[key], field != .null else { return 0 }
+        guard let value = field.int64Value else { throw .badRequest }
+        return value
+    }
+
+    private func bool(_ params: JSONObject, _ key: String) throws(ProtocolError) -> Bool {
+        guard let field = params[key], field != .null else { return false }
+        guard let value = field.boolValue else { throw .badRequest }
+        return value
     }
 
     /// The publisher's exact bytes of `data`; required, any JSON value.

@@ -13,6 +13,9 @@ extension HeraldConfig {
         try Self.require(client.queueMaxSize, atLeast: 1, "client.queue_max_size")
         try Self.require(websocket.messageSizeLimit, atLeast: 1, "websocket.message_size_limit")
         try Self.require(channel.maxLength, atLeast: 1, "channel.max_length")
+        try Self.require(client.historyMaxPublicationLimit, atLeast: 1, "client.history_max_publication_limit")
+        try Self.require(client.recoveryMaxPublicationLimit, atLeast: 1, "client.recovery_max_publication_limit")
+        if dataDir.isEmpty { throw ConfigError("data_dir", "must not be empty") }
         try Self.require(herald.eventLoops, atLeast: 0, "herald.event_loops")
         guard ["libev", "poll"].contains(herald.eventBackend) else {
             throw ConfigError("herald.event_backend", "unknown backend \"\(herald.eventBackend)\" (use libev or poll)")
@@ -72,8 +75,14 @@ extension NamespaceOptions {
         if (historySize == 0) != (historyTTL == .zero) {
             throw ConfigError(path, "history_size and history_ttl must be set together")
         }
-        if forceRecovery && historySize == 0 {
-            throw ConfigError(path + ".force_recovery", "needs history_size and history_ttl")
+        for (key, isSet) in [("force_recovery", forceRecovery), ("force_positioning", forcePositioning),
+                             ("durable", durable != .none),
+                             ("history_max_bytes", historyMaxBytes != 0)] where isSet && !hasHistory {
+            throw ConfigError(path + "." + key, "needs history_size and history_ttl")
+        }
+        if historyMaxBytes < 0 { throw ConfigError(path + ".history_max_bytes", "must not be negative") }
+        for type in allowedDeltaTypes where type != "fossil" {
+            throw ConfigError(path + ".allowed_delta_types", "unknown delta type \"\(type)\" (only \"fossil\")")
         }
     }
 }

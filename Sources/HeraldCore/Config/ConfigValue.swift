@@ -99,3 +99,20 @@ extension Yams.Node {
     /// The resolved YAML type (`.str`, `.int`, `.bool`, `.null`...); Yams keeps `Tag.name` internal.
     var tagName: Tag.Name { Tag.Name(rawValue: tag.rawValue) }
 }
+
+/// Options whose value is one of a few names.
+extension ConfigValue where Self: RawRepresentable & CaseIterable, RawValue == String {
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Self {
+        let text = try String.decode(node, at: path, warnings: &warnings)
+        guard let value = Self(rawValue: text) else {
+            let names = allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            throw ConfigError(path, "expected one of \(names), got \"\(text)\"")
+        }
+        return value
+    }
+
+    static func node(fromEnvironment text: String) -> Yams.Node { Yams.Node(text, Tag(.str)) }
+}
+
+extension RecoveryMode: ConfigValue {}
+extension Durability: ConfigValue {}

@@ -10,6 +10,8 @@ public struct HeraldConfig: Sendable, Equatable {
     public var websocket = WebSocket()
     public var channel = Channel()
     public var herald = Herald()
+    /// `data_dir` (Herald; `HERALD_DATA_DIR`): where the durable log lives, "./data".
+    public var dataDir = "./data"
     /// Set only by `.development` (no configuration file); not a file key.
     public var developmentMode = false
 
@@ -58,6 +60,12 @@ public struct HeraldConfig: Sendable, Equatable {
         public var connectionLimit = 0
         /// `queue_max_size`: 1048576 bytes (1 MiB) queued for one connection before it is disconnected as slow.
         public var queueMaxSize = 1_048_576
+        /// `history_max_publication_limit`: 300 publications at most in one client `history` reply.
+        public var historyMaxPublicationLimit = 300
+        /// `recovery_max_publication_limit`: 300; a client that missed more is answered `recovered: false`.
+        public var recoveryMaxPublicationLimit = 300
+        /// `channel_position_check_delay`: 40 s between checks of positioned subscriptions' epochs.
+        public var channelPositionCheckDelay: Duration = .seconds(40)
 
         /// `client.token`.
         public struct Token: Sendable, Equatable {

@@ -13,8 +13,22 @@ public struct NamespaceOptions: Sendable, Equatable {
     public var historySize = 0
     /// `history_ttl`: how long publications are kept; zero keeps none. Set both or neither.
     public var historyTTL: Duration = .zero
-    /// `force_recovery`: recover missed publications on resubscribe; needs history.
+    /// `force_recovery`: recover missed publications on resubscribe, whether or not the client asks
+    /// (`recoverable`); needs history.
     public var forceRecovery = false
+    /// `force_recovery_mode`: `stream` recovers every missed publication; `cache` only the latest one, and
+    /// Herald gives it to every new subscriber too: configuration push.
+    public var forceRecoveryMode = RecoveryMode.stream
+    /// `force_positioning`: subscribers' positions are checked, so they learn when the stream was reset.
+    public var forcePositioning = false
+    /// `allowed_delta_types`: `["fossil"]` lets subscribers ask for Fossil deltas. Herald makes deltas from
+    /// the channel's history, so without history the answer to such a request is `delta: false`.
+    public var allowedDeltaTypes: [String] = []
+    /// `history_max_bytes` (Herald): bytes of history kept per channel; 0 bounds by `history_size` only.
+    public var historyMaxBytes = 0
+    /// `durable` (Herald): "" keeps history in memory only; `fsync` also writes it to the durable log and
+    /// acknowledges a publish once it survives power loss; `os` once it survives a crash of Herald.
+    public var durable = Durability.none
     /// `allow_subscribe_for_client`, `allow_subscribe_for_anonymous`.
     public var allowSubscribeForClient = false
     public var allowSubscribeForAnonymous = false
@@ -34,6 +48,18 @@ public struct NamespaceOptions: Sendable, Equatable {
     public var allowUserLimitedChannels = false
 
     public init() {}
+
+    /// Whether channels of this namespace have positions and history.
+    public var hasHistory: Bool { historySize > 0 && historyTTL > .zero }
+    public var allowsFossilDelta: Bool { allowedDeltaTypes.contains("fossil") }
+}
+
+public enum RecoveryMode: String, Sendable, Equatable, CaseIterable {
+    case stream, cache
+}
+
+public enum Durability: String, Sendable, Equatable, CaseIterable {
+    case none = "", fsync, os
 }
 
 /// One entry of `channel.namespaces`: its `name` and, beside it in the same object, its options.

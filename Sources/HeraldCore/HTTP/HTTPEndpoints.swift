@@ -9,29 +9,33 @@ public struct HTTPEndpoints: Sendable {
         self.authorization = authorization
     }
 
-    public func respond(to request: HTTPRequest, peerIsLoopback: Bool) -> HTTPResponse {
+    /// Answers `request` through `answer`: at once, or later from another thread (a publish to a durable
+    /// channel is answered once the durable log has it).
+    public func respond(to request: HTTPRequest, peerIsLoopback: Bool,
+                        answer: @escaping @Sendable (HTTPResponse) -> Void) {
         if request.header("upgrade").map(FirstRequest.namesWebSocket) == true {
             // The acceptor routes a connection by its first request only.
-            return .error(400, "a WebSocket upgrade must be the first request on its connection",
-                          closesConnection: true)
+            return answer(.error(400, "a WebSocket upgrade must be the first request on its connection",
+                                 closesConnection: true))
         }
         if request.path == "/health" {
-            return HTTPResponse(status: 200, body: Array("{}".utf8))
+            return answer(HTTPResponse(status: 200, body: Array("{}".utf8)))
         }
         guard request.path.hasPrefix("/api/") else {
-            return .error(404, "not found")
+            return answer(.error(404, "not found"))
         }
         guard request.method == "POST" else {
-            return .error(405, "use POST")
+            return answer(.error(405, "use POST"))
         }
         let authorized = authorization.allows(
             apiKeyHeader: request.header("x-api-key"),
             authorizationHeader: request.header("authorization"),
             peerIsLoopback: peerIsLoopback)
         guard authorized else {
-            return HTTPResponse(status: 401, body: Array(#"{"error":{"code":101,"message":"unauthorized"}}"#.utf8))
+            return answer(HTTPResponse(status: 401, body: Array(#"{"error":{"code":101,"message":"unauthorized"}}"#.utf8)))
         }
-        let result = api.handle(method: String(request.path.dropFirst("/api/".count)), body: request.body)
-        return HTTPResponse(status: result.status, body: result.body)
+        api.handle(method: String(request.path.dropFirst("/api/".count)), body: request.body) { result in
+            answer(HTTPResponse(status: result.status, body: result.body))
+        }
     }
 }

@@ -35,7 +35,11 @@ public final class LoopContext {
         var index = pending.startIndex
         while index < pending.endIndex {
             let end = endOfPublicationRun(from: index)
-            handle(end - index > 1 ? joinedDelivery(pending[index..<end]) : pending[index])
+            if end - index > 1 {
+                deliverRun(pending[index..<end])
+            } else {
+                handle(pending[index])
+            }
             index = end
         }
         pending.removeAll(keepingCapacity: true)
@@ -43,48 +47,62 @@ public final class LoopContext {
 
     /// Where the run of deliveries to all subscribers of one channel that starts at `start` ends.
     private func endOfPublicationRun(from start: Int) -> Int {
-        guard case .deliver(let channel, _, .subscribers) = pending[start] else { return start + 1 }
+        guard case .deliver(let channel, _, .subscribers, _) = pending[start] else { return start + 1 }
         var end = start + 1
-        while end < pending.endIndex, case .deliver(channel, _, .subscribers) = pending[end] {
+        while end < pending.endIndex, case .deliver(channel, _, .subscribers, _) = pending[end] {
             end += 1
         }
         return end
     }
 
-    private func joinedDelivery(_ run: ArraySlice<LoopEvent>) -> LoopEvent {
-        var channel = ""
-        var frames: [Frame] = []
-        frames.reserveCapacity(run.count)
-        for case .deliver(let name, let frame, _) in run {
-            channel = name
-            frames.append(frame)
+    /// Several publications of one channel: plain subscribers get them as one joined frame, delta
+    /// subscribers one by one (each delta applies to the one before).
+    private func deliverRun(_ run: ArraySlice<LoopEvent>) {
+        guard case .deliver(let channel, _, _, _) = run.first! else { return }
+        if let subscribers = channelIndex.subscribers(of: channel) {
+            var frames: [Frame] = []
+            frames.reserveCapacity(run.count)
+            for case .deliver(_, let frame, _, _) in run { frames.append(frame) }
+            let joined = Frame(joining: frames)
+            for session in subscribers { session.output.send(joined) }
         }
-        return .deliver(channel: channel, frame: Frame(joining: frames), audience: .subscribers)
+        if let subscribers = channelIndex.deltaSubscribers(of: channel) {
+            for case .deliver(_, _, _, let delta?) in run {
+                for session in subscribers { session.sendDelta(delta) }
+            }
+        }
     }
 
     private func handle(_ event: LoopEvent) {
         switch event {
-        case .deliver(let channel, let frame, let audience):
-            guard let subscribers = channelIndex.subscribers(of: channel) else { return }
+        case .deliver(let channel, let frame, let audience, let delta):
             switch audience {
             case .subscribers:
-                for session in subscribers {
+                for session in channelIndex.subscribers(of: channel) ?? [] {
                     session.output.send(frame)
                 }
+                if let delta, let subscribers = channelIndex.deltaSubscribers(of: channel) {
+                    for session in subscribers { session.sendDelta(delta) }
+                }
             case .joinLeaveListeners:
-                for session in subscribers where session.subscriptions[channel]?.pushJoinLeave == true {
-                    session.output.send(frame)
+                for list in [channelIndex.subscribers(of: channel), channelIndex.deltaSubscribers(of: channel)] {
+                    for session in list ?? [] where session.subscriptions[channel]?.pushJoinLeave == true {
+                        session.output.send(frame)
+                    }
                 }
             }
         case .unsubscribe(let channel, let user, let client):
-            guard let subscribers = channelIndex.subscribers(of: channel) else { return }
-            for session in subscribers where session.matches(user: user, client: client) {
-                session.serverUnsubscribe(from: channel)
+            for list in [channelIndex.subscribers(of: channel), channelIndex.deltaSubscribers(of: channel)] {
+                for session in list ?? [] where session.matches(user: user, client: client) {
+                    session.serverUnsubscribe(from: channel)
+                }
             }
         case .disconnect(let user, let client, let disconnect):
             for session in sessions.values where session.matches(user: user, client: client) {
                 session.output.close(disconnect)
             }
+        case .run(let task):
+            task.body()
         }
     }
 

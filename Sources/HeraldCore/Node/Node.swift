@@ -10,12 +10,17 @@ public final class Node: Sendable {
     let sessionSettings: SessionSettings
     let channels: ChannelRegistry
     let presence: PresenceRegistry
+    let history = HistoryStore()
+    /// Writes durable namespaces' publications to the log; nil when no log was given.
+    public let durableWriter: DurableWriter?
     private let users = Mutex<[String: Int]>([:])
     private let inboxes: [LoopInbox]
     private let startedAt = ContinuousClock.now
 
-    /// `wakers[i]` interrupts loop `i`'s wait for events; one loop is created per waker.
-    public init(config: HeraldConfig, version: String, name: String, wakers: [@Sendable () -> Void]) {
+    /// `wakers[i]` interrupts loop `i`'s wait for events; one loop is created per waker. `log` keeps the
+    /// history of durable namespaces; without one they are kept in memory only.
+    public init(config: HeraldConfig, version: String, name: String, wakers: [@Sendable () -> Void],
+                log: PublicationLog? = nil) {
         self.config = config
         self.version = version
         self.name = name
@@ -23,6 +28,8 @@ public final class Node: Sendable {
         channels = ChannelRegistry(loopCount: wakers.count)
         presence = PresenceRegistry()
         inboxes = wakers.map { LoopInbox(wake: $0) }
+        durableWriter = log.map { DurableWriter(log: $0) }
+        durableWriter?.node = self
     }
 
     /// One context per loop, to be used on that loop's thread only.
@@ -47,11 +54,49 @@ public final class Node: Sendable {
     }
 
     /// Publishes `data` (valid JSON) to `channel`. `info` is the publishing client, if a client published.
-    public func publish(channel: String, data: [UInt8], info: ClientInfo? = nil) throws(ProtocolError) {
-        _ = try resolve(channel: channel)
-        var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
-        ReplyEncoder.publicationPush(channel: channel, data: Self.singleLine(data), info: info, into: &writer)
-        deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers)
+    /// In a namespace with history the publication gets the next offset of the channel's stream; in a
+    /// durable one it is acknowledged (and delivered) only once the durable log has it: then the answer is
+    /// `.pending` and `whenDurable` gets the outcome later, on the log's thread.
+    public func publish(channel: String, data: [UInt8], info: ClientInfo? = nil,
+                        whenDurable: @escaping PublishCompletion = { _ in }) throws(ProtocolError) -> PublishAck {
+        let (_, options) = try resolve(channel: channel)
+        let data = Self.singleLine(data)
+        guard options.hasHistory else {
+            var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
+            ReplyEncoder.publicationPush(channel: channel, publication: .init(data: data, info: info), into: &writer)
+            deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers)
+            return .done(nil)
+        }
+        if options.durable != .none, let durableWriter {
+            durableWriter.enqueue(.publish(channel: channel, data: data, info: info, options: options,
+                                           completion: whenDurable))
+            return .pending
+        }
+        let position = history.entry(channel).stream.withLock { stream in
+            let publication = HistoryPublication(offset: stream.top + 1, time: WallClock.nowMilliseconds(),
+                                                 data: data, info: info)
+            appendAndDeliver(channel, publication, options, to: &stream)
+            return stream.position
+        }
+        return .done(position)
+    }
+
+    /// With `stream` (the channel's) locked: keeps `publication` in history and posts it to the loops, so
+    /// offsets reach every loop in order and a joining subscriber gets it exactly once.
+    func appendAndDeliver(_ channel: String, _ publication: HistoryPublication, _ options: NamespaceOptions,
+                          to stream: inout ChannelStream) {
+        let previous = options.allowsFossilDelta ? stream.publication(at: publication.offset - 1)?.data : nil
+        stream.append(publication, limits: HistoryLimits(options))
+        var writer = JSONWriter(capacity: publication.data.count + channel.utf8.count + 80)
+        ReplyEncoder.publicationPush(
+            channel: channel,
+            publication: .init(data: publication.data, offset: publication.offset, info: publication.info),
+            into: &writer)
+        let delta = options.allowsFossilDelta
+            ? DeltaSource(channel: channel, offset: publication.offset, data: publication.data, previous: previous,
+                          info: publication.info)
+            : nil
+        deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers, delta: delta)
     }
 
     /// Pushes share frames one per line, so a pretty-printed payload's line breaks would split it for the
@@ -62,9 +107,9 @@ public final class Node: Sendable {
         return data.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
     }
 
-    func deliver(channel: String, frame: Frame, audience: LoopEvent.Audience) {
+    func deliver(channel: String, frame: Frame, audience: LoopEvent.Audience, delta: DeltaSource? = nil) {
         channels.forEachSubscribedLoop(of: channel) { loop in
-            inboxes[loop].post(.deliver(channel: channel, frame: frame, audience: audience))
+            inboxes[loop].post(.deliver(channel: channel, frame: frame, audience: audience, delta: delta))
         }
     }
 

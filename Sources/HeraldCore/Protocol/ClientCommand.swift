@@ -13,7 +13,7 @@ public struct ClientCommand: Equatable, Sendable {
         case publish(channel: String, data: [UInt8])
         case presence(channel: String)
         case presenceStats(channel: String)
-        case history(channel: String)
+        case history(HistoryRequest)
         case ping
         case send
         case rpc
@@ -35,7 +35,28 @@ public struct ClientCommand: Equatable, Sendable {
         public var channel: String
         public var token: String
         /// The client asks for join/leave pushes (protocol field `join_leave`).
-        public var joinLeave: Bool
+        public var joinLeave: Bool = false
+        /// `recover` with the position (`offset`, `epoch`) the client has seen up to.
+        public var recover = false
+        public var offset: UInt64 = 0
+        public var epoch = ""
+        /// `positioned`, `recoverable`: the client asks for position checks and recovery.
+        public var positioned = false
+        public var recoverable = false
+        /// `delta`: "" or the delta compression it asks for ("fossil").
+        public var delta = ""
+        /// `flag`: the SDK's feature bits; `rejectUnrecoveredFlag` asks for error 112 over `recovered: false`.
+        public var flag: Int64 = 0
+
+        public static let rejectUnrecoveredFlag: Int64 = 2
+    }
+
+    public struct HistoryRequest: Equatable, Sendable {
+        public var channel: String
+        /// 0 (or absent): only the position; -1: everything kept.
+        public var limit: Int
+        public var since: StreamPosition?
+        public var reverse: Bool
     }
 
     /// Why a line is not a command; the connection is closed with `Disconnect.badRequest`.
@@ -77,6 +98,18 @@ public struct ClientCommand: Equatable, Sendable {
             guard let flag = field.boolValue else { throw Malformed(reason: "\(key) is not a boolean") }
             return flag
         }
+        func uint64(_ params: JSONObject, _ key: String) throws(Malformed) -> UInt64 {
+            guard let field = params[key] else { return 0 }
+            if case .null = field { return 0 }
+            guard let number = field.uint64Value else { throw Malformed(reason: "\(key) is not a uint64") }
+            return number
+        }
+        func int64(_ params: JSONObject, _ key: String) throws(Malformed) -> Int64 {
+            guard let field = params[key] else { return 0 }
+            if case .null = field { return 0 }
+            guard let number = field.int64Value else { throw Malformed(reason: "\(key) is not an integer") }
+            return number
+        }
         func channel(_ params: JSONObject) throws(Malformed) -> String {
             let name = try string(params, "channel")
             if name.isEmpty { throw Malformed(reason: "channel required") }
@@ -89,7 +122,10 @@ public struct ClientCommand: Equatable, Sendable {
                 token: try string(p, "token"), name: try string(p, "name"), version: try string(p, "version")))
         } else if let p = try params("subscribe") {
             method = .subscribe(SubscribeRequest(
-                channel: try channel(p), token: try string(p, "token"), joinLeave: try bool(p, "join_leave")))
+                channel: try channel(p), token: try string(p, "token"), joinLeave: try bool(p, "join_leave"),
+                recover: try bool(p, "recover"), offset: try uint64(p, "offset"), epoch: try string(p, "epoch"),
+                positioned: try bool(p, "positioned"), recoverable: try bool(p, "recoverable"),
+                delta: try string(p, "delta"), flag: try int64(p, "flag")))
         } else if let p = try params("unsubscribe") {
             method = .unsubscribe(channel: try channel(p))
         } else if let p = try params("publish") {
@@ -100,7 +136,15 @@ public struct ClientCommand: Equatable, Sendable {
         } else if let p = try params("presence_stats") {
             method = .presenceStats(channel: try channel(p))
         } else if let p = try params("history") {
-            method = .history(channel: try channel(p))
+            let limit = try int64(p, "limit")
+            guard limit >= Int64(Int32.min), limit <= Int64(Int32.max) else { throw Malformed(reason: "limit is not an int32") }
+            var since: StreamPosition?
+            if let field = p["since"], field != .null {
+                guard let position = field.objectValue else { throw Malformed(reason: "since is not an object") }
+                since = StreamPosition(offset: try uint64(position, "offset"), epoch: try string(position, "epoch"))
+            }
+            method = .history(HistoryRequest(channel: try channel(p), limit: Int(limit), since: since,
+                                             reverse: try bool(p, "reverse")))
         } else if try params("ping") != nil {
             method = .ping
         } else if try params("send") != nil {

@@ -60,6 +60,9 @@ public struct UnsubscribeReason: Equatable, Sendable {
     public let reason: String
 
     public static let server = UnsubscribeReason(code: 2000, reason: "server unsubscribe")
+    /// The subscriber's position no longer matches the stream (its epoch changed): the SDK resubscribes and
+    /// recovers (codes from 2500 tell it to).
+    public static let insufficientState = UnsubscribeReason(code: 2500, reason: "insufficient state")
 }
 
 /// WebSocket close codes (RFC 6455) used below the protocol's own.

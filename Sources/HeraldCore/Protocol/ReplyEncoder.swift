@@ -65,16 +65,98 @@ public enum ReplyEncoder {
         w.appendRaw("}")
     }
 
-    /// `{"push":{"channel":…,"pub":{"data":…}}}`; `data` must already be valid JSON.
-    public static func publicationPush(channel: String, data: [UInt8], info: ClientInfo?, into w: inout JSONWriter) {
+    /// A publication as it goes on the wire; `offset` 0 (a channel without history) is left out.
+    public struct PublicationFields {
+        var data: [UInt8]
+        var offset: UInt64 = 0
+        var info: ClientInfo?
+        /// Subscribers with delta compression get the data as a JSON string (the JSON protocol's way).
+        var dataAsString = false
+        var delta = false
+    }
+
+    /// `{"push":{"channel":…,"pub":{"data":…,"offset":…}}}`; `data` must be valid JSON unless sent as a string.
+    public static func publicationPush(channel: String, publication: PublicationFields, into w: inout JSONWriter) {
         pushHeader(channel: channel, &w)
-        w.appendRaw("\"pub\":{\"data\":")
-        w.appendRaw(data)
-        if let info {
+        w.appendRaw("\"pub\":")
+        self.publication(publication, into: &w)
+        w.appendRaw("}}")
+    }
+
+    public static func publication(_ p: PublicationFields, into w: inout JSONWriter) {
+        w.appendRaw("{\"data\":")
+        if p.dataAsString {
+            w.appendString(String(decoding: p.data, as: UTF8.self))
+        } else {
+            w.appendRaw(p.data)
+        }
+        if let info = p.info {
             w.appendRaw(",\"info\":")
             info.write(to: &w)
         }
-        w.appendRaw("}}}")
+        if p.offset > 0 {
+            w.appendRaw(",\"offset\":")
+            w.appendUInt64(p.offset)
+        }
+        if p.delta { w.appendRaw(",\"delta\":true") }
+        w.appendRaw("}")
+    }
+
+    /// The subscribe reply of a channel with history: positions, recovery outcome, recovered publications.
+    public static func subscribe(id: UInt32, _ result: SubscribeResult, into w: inout JSONWriter) {
+        open(id: id, "subscribe", &w)
+        w.appendRaw("{")
+        var first = true
+        func field(_ name: StaticString) {
+            if !first { w.appendRaw(",") }
+            first = false
+            w.appendRaw("\"")
+            w.appendRaw(name)
+            w.appendRaw("\":")
+        }
+        if result.recoverable { field("recoverable"); w.appendRaw("true") }
+        if result.positioned {
+            field("positioned"); w.appendRaw("true")
+            field("epoch"); w.appendString(result.position.epoch)
+            if result.position.offset > 0 { field("offset"); w.appendUInt64(result.position.offset) }
+        }
+        if result.wasRecovering { field("was_recovering"); w.appendRaw("true") }
+        if result.recovered { field("recovered"); w.appendRaw("true") }
+        if result.delta { field("delta"); w.appendRaw("true") }
+        if !result.publications.isEmpty {
+            field("publications")
+            w.appendRaw("[")
+            for (index, publication) in result.publications.enumerated() {
+                if index > 0 { w.appendRaw(",") }
+                self.publication(publication, into: &w)
+            }
+            w.appendRaw("]")
+        }
+        w.appendRaw("}}")
+    }
+
+    /// The history result, for the client command and the server API alike.
+    public static func historyResult(_ publications: some Sequence<HistoryPublication>, _ position: StreamPosition,
+                                     into w: inout JSONWriter) {
+        w.appendRaw("{\"publications\":[")
+        var first = true
+        for publication in publications {
+            if !first { w.appendRaw(",") }
+            first = false
+            self.publication(.init(data: publication.data, offset: publication.offset, info: publication.info), into: &w)
+        }
+        w.appendRaw("],\"epoch\":")
+        w.appendString(position.epoch)
+        w.appendRaw(",\"offset\":")
+        w.appendUInt64(position.offset)
+        w.appendRaw("}")
+    }
+
+    public static func history(id: UInt32, _ publications: some Sequence<HistoryPublication>, _ position: StreamPosition,
+                               into w: inout JSONWriter) {
+        open(id: id, "history", &w)
+        historyResult(publications, position, into: &w)
+        w.appendRaw("}")
     }
 
     public static func joinPush(channel: String, info: ClientInfo, into w: inout JSONWriter) {
@@ -89,6 +171,17 @@ public enum ReplyEncoder {
         w.appendRaw("\"leave\":{\"info\":")
         info.write(to: &w)
         w.appendRaw("}}}")
+    }
+
+    /// What a subscribe reply says about positions and recovery.
+    public struct SubscribeResult {
+        var recoverable = false
+        var positioned = false
+        var position = StreamPosition(offset: 0, epoch: "")
+        var wasRecovering = false
+        var recovered = false
+        var delta = false
+        var publications: [PublicationFields] = []
     }
 
     public static func unsubscribePush(channel: String, _ reason: UnsubscribeReason, into w: inout JSONWriter) {

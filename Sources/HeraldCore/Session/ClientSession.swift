@@ -16,12 +16,22 @@ public final class ClientSession {
     private let openedAt: Milliseconds
     private var nextPingAt: Milliseconds = 0
     private var pongDeadline: Milliseconds?
+    private var nextPositionCheckAt: Milliseconds = 0
 
     struct Subscription {
+        /// Its place in the loop's channel index; -1 while it waits to join its channel's stream.
         var slot: Int
         var pushJoinLeave: Bool
         var presence: Bool
         var joinLeave: Bool
+        /// Gets publications as Fossil deltas (it sits in the index's delta list).
+        var delta = false
+        /// The offset of the last publication sent, the base of the next delta.
+        var lastOffset: UInt64 = 0
+        /// The epoch the subscriber was given, when its position is checked (`positioned`).
+        var checkedEpoch: String?
+
+        var joined: Bool { slot >= 0 }
     }
 
     private enum State { case awaitingConnect, connected, closed }
@@ -106,8 +116,12 @@ public final class ClientSession {
         let id = command.id
         switch command.method {
         case .subscribe(let request):
-            try subscribe(request)
-            ReplyEncoder.empty(id: id, "subscribe", into: &replies)
+            let options = try subscribe(request)
+            if options.hasHistory {
+                try joinStream(id: id, request, options)
+            } else {
+                ReplyEncoder.empty(id: id, "subscribe", into: &replies)
+            }
             if subscriptions[request.channel]?.joinLeave == true {
                 var push = JSONWriter()
                 ReplyEncoder.joinPush(channel: request.channel, info: info, into: &push)
@@ -122,7 +136,11 @@ public final class ClientSession {
                 || (subscriptions[channel] != nil
                     && allowed(options.allowPublishForSubscriber, options.allowPublishForAnonymous))
             else { throw .permissionDenied }
-            try node.publish(channel: channel, data: data, info: info)
+            let answer = LoopCallback(inbox: loop.inbox) { [weak self] (outcome: Result<StreamPosition, ProtocolError>) in
+                self?.answerDurablePublish(id: id, outcome)
+            }
+            let ack = try node.publish(channel: channel, data: data, info: info) { answer($0) }
+            if ack == .pending { return }
             ReplyEncoder.empty(id: id, "publish", into: &replies)
         case .presence(let channel):
             try checkPresenceAllowed(channel)
@@ -130,9 +148,13 @@ public final class ClientSession {
         case .presenceStats(let channel):
             try checkPresenceAllowed(channel)
             ReplyEncoder.presenceStats(id: id, node.presenceStats(of: channel), into: &replies)
-        case .history(let channel):
-            _ = try node.resolve(channel: channel)
-            throw .notAvailable
+        case .history(let request):
+            try checkHistoryAllowed(request.channel)
+            let limit = request.limit == -1 || request.limit > settings.historyMaxPublicationLimit
+                ? settings.historyMaxPublicationLimit : request.limit
+            let (publications, position) = try node.history(
+                channel: request.channel, .init(since: request.since, limit: limit, reverse: request.reverse))
+            ReplyEncoder.history(id: id, publications, position, into: &replies)
         case .ping:
             ReplyEncoder.empty(id: id, "ping", into: &replies)
         case .rpc, .refresh, .subRefresh:
@@ -161,7 +183,9 @@ public final class ClientSession {
                              pingSeconds: Int(settings.pingIntervalMs / 1000), into: &replies)
     }
 
-    private func subscribe(_ request: ClientCommand.SubscribeRequest) throws(ProtocolError) {
+    /// Checks and records the subscription. A channel without history joins the loop's index at once; one
+    /// with history joins in `joinStream`, in step with its stream.
+    private func subscribe(_ request: ClientCommand.SubscribeRequest) throws(ProtocolError) -> NamespaceOptions {
         let channel = request.channel
         let (name, options) = try node.resolve(channel: channel)
         guard subscriptions[channel] == nil else { throw .alreadySubscribed }
@@ -171,15 +195,123 @@ public final class ClientSession {
         guard settings.insecure || userAllowedByName
             || allowed(options.allowSubscribeForClient, options.allowSubscribeForAnonymous)
         else { throw .permissionDenied }
+        if !request.delta.isEmpty && !(request.delta == "fossil" && options.allowsFossilDelta) { throw .badRequest }
 
-        let slot = loop.channelIndex.add(self, to: channel)
         subscriptions[channel] = Subscription(
-            slot: slot,
+            slot: options.hasHistory ? -1 : loop.channelIndex.add(self, to: channel),
             pushJoinLeave: options.joinLeave && (request.joinLeave || options.forcePushJoinLeave),
             presence: options.presence,
-            joinLeave: options.joinLeave)
-        node.channels.added(channel: channel, loop: loop.index)
+            joinLeave: options.joinLeave,
+            delta: !request.delta.isEmpty && options.hasHistory)
+        if !options.hasHistory { node.channels.added(channel: channel, loop: loop.index) }
         if options.presence { node.presence.add(info, to: channel) }
+        return options
+    }
+
+    /// Joins a channel with history. Under the channel's lock: the loop is registered for the channel's
+    /// publications, the reply (position, recovered publications) is computed, and a task is posted to this
+    /// loop that puts the subscription in the index. Publications before the lock reach this loop before
+    /// the task and are in the recovery or before the position; those after reach it after the task and
+    /// are sent live: each exactly once.
+    private func joinStream(id: UInt32, _ request: ClientCommand.SubscribeRequest,
+                            _ options: NamespaceOptions) throws(ProtocolError) {
+        let channel = request.channel
+        let recoveryEnabled = options.forceRecovery || request.recoverable
+        let positioned = recoveryEnabled || options.forcePositioning || request.positioned
+        let recoveryRequest = Recovery.Request(
+            recover: request.recover, offset: request.offset, epoch: request.epoch,
+            rejectUnrecovered: request.flag & ClientCommand.SubscribeRequest.rejectUnrecoveredFlag != 0)
+        let entry = node.history.entry(channel)
+        let limits = HistoryLimits(options)
+        let joined: Result<Recovery, ProtocolError> = entry.stream.withLock { stream in
+            stream.trim(now: WallClock.nowMilliseconds(), limits: limits)
+            do throws(ProtocolError) {
+                let recovery = try Recovery.join(
+                    stream, mode: options.forceRecoveryMode, enabled: recoveryEnabled, request: recoveryRequest,
+                    maxPublications: settings.recoveryMaxPublicationLimit)
+                node.channels.added(channel: channel, loop: loop.index)
+                let top = stream.top
+                loop.inbox.post(.run(LoopTask { [weak self] in
+                    self?.joined(channel, id: id, recovery, top: top, recoverable: recoveryEnabled,
+                                 positioned: positioned)
+                }))
+                return .success(recovery)
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .failure(let error) = joined {
+            unsubscribe(from: channel)
+            throw error
+        }
+    }
+
+    /// The loop reached the point where `channel`'s stream was when this subscriber joined: from here on it
+    /// gets the channel's publications live. `top` is the stream's offset at that point.
+    private func joined(_ channel: String, id: UInt32, _ recovery: Recovery, top: UInt64, recoverable: Bool,
+                        positioned: Bool) {
+        guard state != .closed else { return }
+        let delta = subscriptions[channel]?.delta ?? false
+        var result = ReplyEncoder.SubscribeResult(
+            recoverable: recoverable, positioned: positioned, position: recovery.position,
+            wasRecovering: recovery.wasRecovering, recovered: recovery.recovered, delta: delta)
+        result.publications = Self.wireForm(recovery.publications, delta: delta)
+        if var subscription = subscriptions[channel], !subscription.joined {
+            subscription.slot = loop.channelIndex.add(self, to: channel, delta: delta)
+            // A delta needs the publication before it; the subscriber has that only if this reply sent it.
+            subscription.lastOffset = recovery.publications.isEmpty ? 0 : top
+            subscription.checkedEpoch = positioned ? recovery.position.epoch : nil
+            subscriptions[channel] = subscription
+        }
+        var reply = JSONWriter(capacity: 128)
+        ReplyEncoder.subscribe(id: id, result, into: &reply)
+        output.send(Frame(text: reply.bytes))
+    }
+
+    /// Recovered publications as the subscriber reads them: with delta compression, the first whole and
+    /// each next one as a delta from the one before, all as JSON strings.
+    private static func wireForm(_ publications: [HistoryPublication], delta: Bool) -> [ReplyEncoder.PublicationFields] {
+        guard delta else {
+            return publications.map { .init(data: $0.data, offset: $0.offset, info: $0.info) }
+        }
+        var previous: [UInt8]?
+        return publications.map { publication in
+            defer { previous = publication.data }
+            if let previous {
+                let patch = FossilDelta.create(from: previous, to: publication.data)
+                if patch.count < publication.data.count, String(validating: patch, as: UTF8.self) != nil {
+                    return .init(data: patch, offset: publication.offset, info: publication.info,
+                                 dataAsString: true, delta: true)
+                }
+            }
+            return .init(data: publication.data, offset: publication.offset, info: publication.info, dataAsString: true)
+        }
+    }
+
+    /// A publication of a channel this session gets as deltas.
+    func sendDelta(_ source: DeltaSource) {
+        guard let lastOffset = subscriptions[source.channel]?.lastOffset else { return }
+        output.send(source.frame(after: lastOffset))
+        subscriptions[source.channel]?.lastOffset = source.offset
+    }
+
+    private func answerDurablePublish(id: UInt32, _ outcome: Result<StreamPosition, ProtocolError>) {
+        guard state == .connected else { return }
+        var reply = JSONWriter(capacity: 64)
+        switch outcome {
+        case .success: ReplyEncoder.empty(id: id, "publish", into: &reply)
+        case .failure(let error): ReplyEncoder.error(id: id, error, into: &reply)
+        }
+        output.send(Frame(text: reply.bytes))
+    }
+
+    private func checkHistoryAllowed(_ channel: String) throws(ProtocolError) {
+        let (_, options) = try node.resolve(channel: channel)
+        guard options.hasHistory else { throw .notAvailable }
+        guard settings.insecure || allowed(options.allowHistoryForClient, options.allowHistoryForAnonymous)
+            || (subscriptions[channel] != nil
+                && allowed(options.allowHistoryForSubscriber, options.allowHistoryForAnonymous))
+        else { throw .permissionDenied }
     }
 
     private func checkPresenceAllowed(_ channel: String) throws(ProtocolError) {
@@ -198,7 +330,10 @@ public final class ClientSession {
 
     private func unsubscribe(from channel: String) {
         guard let subscription = subscriptions.removeValue(forKey: channel) else { return }
-        loop.channelIndex.remove(slot: subscription.slot, from: channel)
+        if subscription.joined {
+            loop.channelIndex.remove(slot: subscription.slot, from: channel, delta: subscription.delta)
+        }
+        // A subscription still joining its stream is registered already (see `joinStream`).
         node.channels.removed(channel: channel, loop: loop.index)
         if subscription.presence { node.presence.remove(client: clientID, from: channel) }
         if subscription.joinLeave {
@@ -224,6 +359,10 @@ public final class ClientSession {
         case .awaitingConnect:
             if now >= openedAt + settings.connectTimeoutMs { disconnect(.stale) }
         case .connected:
+            if settings.positionCheckDelayMs > 0, now >= nextPositionCheckAt {
+                nextPositionCheckAt = now + settings.positionCheckDelayMs
+                checkPositions()
+            }
             if let deadline = pongDeadline, now >= deadline {
                 disconnect(.noPong)
             } else if settings.pingIntervalMs > 0, now >= nextPingAt {
@@ -235,6 +374,18 @@ public final class ClientSession {
             }
         case .closed:
             break
+        }
+    }
+
+    /// Positioned subscriptions whose stream moved to another epoch (history reset) can no longer continue
+    /// from what they have: they are unsubscribed with 2500, and the SDK resubscribes and recovers.
+    private func checkPositions() {
+        for (channel, subscription) in subscriptions {
+            guard let epoch = subscription.checkedEpoch, node.streamPosition(of: channel).epoch != epoch else { continue }
+            unsubscribe(from: channel)
+            var push = JSONWriter()
+            ReplyEncoder.unsubscribePush(channel: channel, .insufficientState, into: &push)
+            output.send(Frame(text: push.bytes))
         }
     }
 

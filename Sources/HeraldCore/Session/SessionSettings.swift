@@ -13,6 +13,11 @@ struct SessionSettings: Sendable {
     /// How long a new connection may take to send `connect` before it is closed as stale (Centrifugo's
     /// `client.stale_close_delay`, 10 s).
     var connectTimeoutMs: Milliseconds
+    /// `client.history_max_publication_limit`, `client.recovery_max_publication_limit`.
+    var historyMaxPublicationLimit: Int
+    var recoveryMaxPublicationLimit: Int
+    /// `client.channel_position_check_delay`; 0 disables position checks.
+    var positionCheckDelayMs: Milliseconds
 }
 
 extension SessionSettings {
@@ -23,6 +28,9 @@ extension SessionSettings {
         pongTimeoutMs = config.client.pongTimeout.milliseconds
         channelLimit = config.client.channelLimit
         connectTimeoutMs = 10_000
+        historyMaxPublicationLimit = config.client.historyMaxPublicationLimit
+        recoveryMaxPublicationLimit = config.client.recoveryMaxPublicationLimit
+        positionCheckDelayMs = config.client.channelPositionCheckDelay.milliseconds
     }
 }
 
