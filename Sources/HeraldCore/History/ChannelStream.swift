@@ -60,7 +60,7 @@ struct ChannelStream {
         // Offsets are consecutive within an epoch, so the start is found by arithmetic.
         let skipped = offset < firstOffset ? 0 : Int(min(offset - firstOffset + 1, UInt64(count)))
         let start = head + skipped
-        let end = limit.map { min(items.endIndex, start + $0) } ?? items.endIndex
+        let end = limit.map { start + min($0, items.endIndex - start) } ?? items.endIndex
         return items[start..<end]
     }
 

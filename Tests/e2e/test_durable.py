@@ -1,0 +1,196 @@
+"""The embedded durable log: acknowledged publications survive kill -9, offsets and epochs continue after a
+restart, configuration push outlives history_ttl, a damaged data directory stops the start, a full disk
+fails publishes loudly while reads go on."""
+import asyncio
+import http.client
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from centrifuge import Client
+from centrifuge.fossil import apply_delta
+
+from conftest import API_KEY, E2E_HERALD_BIN, free_port
+from history_config import history_config, namespace
+from test_history import Recorder
+from wsclient import connected
+
+
+@pytest.fixture
+def workdir():
+    return Path(tempfile.mkdtemp(prefix="herald-durable-"))
+
+
+def test_acknowledged_publications_survive_kill_9_and_offsets_continue(start_herald, workdir):
+    config = history_config(workdir, namespace("orders", durable="fsync", history_size=100000))
+    server = start_herald(config)
+    acknowledged = {}  # offset -> data, only for publishes Herald answered with a position
+    stop = threading.Event()
+
+    def publisher(worker):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        n = 0
+        while not stop.is_set():
+            n += 1
+            data = {"worker": worker, "n": n}
+            try:
+                connection.request("POST", "/api/publish", json.dumps({"channel": "orders:1", "data": data}),
+                                   {"X-API-Key": API_KEY})
+                body = json.loads(connection.getresponse().read())
+            except OSError:
+                return  # Herald was killed mid-request: this one was never acknowledged
+            acknowledged[body["result"]["offset"]] = data
+
+    async def subscriber_until_crash():
+        client = Client(server.ws_url, max_reconnect_delay=0.3)
+        recorder = Recorder()
+        subscription = client.new_subscription("orders:1", recorder)
+        await client.connect()
+        await subscription.subscribe()
+        await subscription.ready(timeout=5)
+        return client, recorder
+
+    async def scenario():
+        nonlocal server
+        client, recorder = await subscriber_until_crash()
+        workers = [threading.Thread(target=publisher, args=(w,)) for w in range(8)]
+        for worker in workers:
+            worker.start()
+        await asyncio.sleep(1.0)
+        server.process.send_signal(signal.SIGKILL)  # mid-stream, with publishes in flight
+        server.process.wait()
+        stop.set()
+        for worker in workers:
+            worker.join()
+        assert len(acknowledged) > 100, f"only {len(acknowledged)} publishes were acknowledged before the kill"
+
+        server = start_herald(config, port=server.port, workdir=server.workdir)
+        status, body = server.api("history", {"channel": "orders:1", "limit": -1})
+        kept = body["result"]["publications"]
+        offsets = [p["offset"] for p in kept]
+        assert offsets == list(range(1, len(offsets) + 1)), "offsets are consecutive from 1"
+        for offset, data in acknowledged.items():
+            assert kept[offset - 1]["data"] == data, f"acknowledged publication {offset} lost or changed"
+        top = body["result"]["offset"]
+        after = server.api("publish", {"channel": "orders:1", "data": {"after": "restart"}})[1]["result"]
+        assert after["offset"] == top + 1 and after["epoch"] == body["result"]["epoch"], "offsets continue"
+
+        # The SDK reconnects to the restarted Herald and recovers from its last position: it ends up with
+        # every publication exactly once, in order.
+        deadline = time.monotonic() + 20
+        while (not recorder.publications or recorder.publications[-1][0] < top + 1) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        got = [offset for offset, _ in recorder.publications]
+        assert got == list(range(1, top + 2)), f"gap or duplicate: {len(got)} publications, last {got[-3:]}"
+        assert recorder.subscribes[-1]["recovered"]
+        await client.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_configuration_push_gives_the_latest_value_first_with_deltas_when_asked(start_herald, workdir):
+    config = history_config(workdir, namespace("config", durable="os", history_size=10, history_ttl="60s",
+                                               force_recovery_mode="cache", allowed_delta_types=["fossil"]))
+    server = start_herald(config)
+    settings = {"service": "payments", "limits": {"rps": 100, "burst": 20},
+                "hosts": [f"host-{n}.example" for n in range(200)]}
+    server.api("publish", {"channel": "config:payments", "data": {**settings, "version": 1}})
+    # An hour-old value (much older than history_ttl): made so by ageing it in the log while Herald is down.
+    assert server.stop() == 0
+    with sqlite3.connect(workdir / "data" / "herald.sqlite") as db:
+        db.execute("UPDATE publications SET time = time - 3600 * 1000")
+    server = start_herald(config, port=server.port, workdir=server.workdir)
+
+    async def scenario():
+        plain = Client(server.ws_url)
+        plain_recorder = Recorder()
+        plain_sub = plain.new_subscription("config:payments", plain_recorder)
+        delta = Client(server.ws_url)
+        delta_recorder = Recorder()
+        from centrifuge import DeltaType
+        delta_sub = delta.new_subscription("config:payments", delta_recorder, delta=DeltaType.FOSSIL)
+        raw = await connected(server.ws_url)
+        for client, subscription in ((plain, plain_sub), (delta, delta_sub)):
+            await client.connect()
+            await subscription.subscribe()
+        reply = await raw.call("subscribe", {"channel": "config:payments", "delta": "fossil"})
+        await plain_recorder.until(1)
+        await delta_recorder.until(1)
+        assert plain_recorder.publications[0][1]["version"] == 1, "the current value comes first"
+        assert delta_recorder.publications[0][1]["version"] == 1
+        assert reply["subscribe"]["delta"] is True
+        first = reply["subscribe"]["publications"][0]
+        assert isinstance(first["data"], str) and not first.get("delta"), "the base travels whole, as a string"
+        base = first["data"].encode()
+
+        for version in (2, 3):
+            server.api("publish", {"channel": "config:payments", "data": {**settings, "version": version}})
+            push = (await raw.push())["pub"]
+            assert push["delta"] is True and len(push["data"]) < len(base) / 10, "a small change travels as a small delta"
+            base = bytes(apply_delta(base, push["data"].encode()))
+            assert json.loads(base) == {**settings, "version": version}
+        await plain_recorder.until(3)
+        await delta_recorder.until(3)
+        assert [data["version"] for _, data in plain_recorder.publications] == [1, 2, 3]
+        assert [data for _, data in delta_recorder.publications] == [data for _, data in plain_recorder.publications]
+        for client in (plain, delta):
+            await client.disconnect()
+        await raw.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_damaged_or_unwritable_data_directory_stops_the_start(workdir):
+    config = history_config(workdir, namespace("orders", durable="fsync"))
+    (workdir / "data").mkdir()
+    (workdir / "data" / "herald.sqlite").write_bytes(b"not a database" * 1000)
+    config_path = workdir / "config.json"
+    config_path.write_text(json.dumps(config))
+    run = subprocess.run([E2E_HERALD_BIN, "serve", "--config", str(config_path), "--port", str(free_port())],
+                         capture_output=True, text=True, timeout=10)
+    assert run.returncode != 0
+    assert "herald.sqlite" in run.stdout + run.stderr and "damaged" in run.stdout + run.stderr
+
+    config["data_dir"] = "/proc/herald-cannot-write-here"
+    config_path.write_text(json.dumps(config))
+    run = subprocess.run([E2E_HERALD_BIN, "serve", "--config", str(config_path), "--port", str(free_port())],
+                         capture_output=True, text=True, timeout=10)
+    assert run.returncode != 0
+    assert "/proc/herald-cannot-write-here" in run.stdout + run.stderr
+
+
+def test_a_full_disk_fails_durable_publishes_loudly_and_reads_go_on(start_herald, workdir):
+    data = workdir / "data"
+    data.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(data)]).returncode == 0
+    if not mounted:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        server = start_herald(history_config(workdir, namespace("orders", durable="fsync", history_size=100000)))
+        payload = "x" * 2000
+        acknowledged, failures = [], []
+        for n in range(1000):
+            status, body = server.api("publish", {"channel": "orders:1", "data": {"n": n, "pad": payload}})
+            assert status == 200
+            if "error" in body:
+                failures.append(body["error"])
+            else:
+                acknowledged.append(body["result"]["offset"])
+        assert failures, "the disk never filled"
+        assert failures[0]["code"] == 100 and "full" in failures[0]["message"], failures[0]
+        # Reads keep working, and everything acknowledged is there, in order.
+        status, body = server.api("history", {"channel": "orders:1", "limit": -1})
+        assert [p["offset"] for p in body["result"]["publications"]] == sorted(acknowledged)
+        assert acknowledged == list(range(1, len(acknowledged) + 1)), "no offset was skipped by a failed write"
+        status, body = server.api("publish", {"channel": "plain", "data": 1})
+        assert body == {"result": {}}, "channels without durability are not affected"
+        assert server.stop() == 0
+    finally:
+        subprocess.run(["umount", "-l", str(data)])
