@@ -62,7 +62,7 @@ final class FanOut: @unchecked Sendable {  // built by the setup hook, then used
 
     func publishOne() {
         do {
-            try node.publish(channel: "news", data: payload)
+            _ = try node.publish(channel: "news", data: payload)
         } catch {
             preconditionFailure("publish failed: \(error)")
         }

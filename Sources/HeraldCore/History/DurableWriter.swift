@@ -43,11 +43,17 @@ public final class DurableWriter: @unchecked Sendable {
         wake.deallocate()
     }
 
-    func enqueue(_ request: Request) {
-        let wasEmpty = queue.withLock { queue in
+    /// Requests waiting for the writer at most; past it publishes are refused (error 111) rather than
+    /// queued without bound while the disk is slow.
+    static let maxQueued = 65_536
+
+    func enqueue(_ request: Request) throws(ProtocolError) {
+        let (accepted, wasEmpty) = queue.withLock { queue in
+            guard queue.count < Self.maxQueued else { return (false, false) }
             queue.append(request)
-            return queue.count == 1
+            return (true, queue.count == 1)
         }
+        guard accepted else { throw .tooManyRequests }
         if wasEmpty { sem_post(wake) }
     }
 

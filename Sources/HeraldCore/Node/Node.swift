@@ -68,7 +68,7 @@ public final class Node: Sendable {
             return .done(nil)
         }
         if options.durable != .none, let durableWriter {
-            durableWriter.enqueue(.publish(channel: channel, data: data, info: info, options: options,
+            try durableWriter.enqueue(.publish(channel: channel, data: data, info: info, options: options,
                                            completion: whenDurable))
             return .pending
         }

@@ -53,7 +53,7 @@ extension Node {
         let (_, options) = try resolve(channel: channel)
         guard options.hasHistory else { throw .notAvailable }
         if options.durable != .none, let durableWriter {
-            durableWriter.enqueue(.reset(channel: channel, completion: whenDurable))
+            try durableWriter.enqueue(.reset(channel: channel, completion: whenDurable))
             return .pending
         }
         history.entry(channel).stream.withLock { $0.reset() }
