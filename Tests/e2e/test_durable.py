@@ -20,7 +20,7 @@ from centrifuge.fossil import apply_delta
 from conftest import API_KEY, E2E_HERALD_BIN, free_port
 from history_config import history_config, namespace
 from test_history import Recorder
-from wsclient import connected
+from wsclient import RawClient, connected
 
 
 @pytest.fixture
@@ -194,3 +194,33 @@ def test_a_full_disk_fails_durable_publishes_loudly_and_reads_go_on(start_herald
         assert server.stop() == 0
     finally:
         subprocess.run(["umount", "-l", str(data)])
+
+
+def test_client_publishes_to_a_durable_channel_are_answered_once_written(start_herald, workdir):
+    config = history_config(workdir, namespace("orders", durable="fsync", allow_publish_for_subscriber=True,
+                                               allow_publish_for_anonymous=True))
+    server = start_herald(config)
+
+    async def scenario():
+        client = await RawClient.open(server.ws_url)
+        client_id = (await client.connect())["client"]
+        await client.call("subscribe", {"channel": "orders:7"})
+        ids = await client.send(*({"publish": {"channel": "orders:7", "data": {"n": n}}} for n in range(1, 51)))
+        replies, pushes = {}, []
+        while len(replies) < 50 or len(pushes) < 50:
+            message = await client.recv()
+            if "push" in message:
+                pushes.append(message["push"]["pub"])
+            elif message.get("id") in ids:
+                replies[message["id"]] = message
+        assert all(reply == {"id": i, "publish": {}} for i, reply in replies.items())
+        assert [(p["data"], p["offset"]) for p in pushes] == [({"n": n}, n) for n in range(1, 51)]
+        assert {p["info"]["client"] for p in pushes} == {client_id}, "client publications carry the publisher"
+        await client.close()
+
+    asyncio.run(scenario())
+    assert server.stop() == 0
+    # Written before it was answered: a restart finds all fifty.
+    server = start_herald(config, port=server.port, workdir=server.workdir)
+    status, body = server.api("history", {"channel": "orders:7", "limit": -1})
+    assert [p["data"]["n"] for p in body["result"]["publications"]] == list(range(1, 51))

@@ -228,3 +228,24 @@ def test_positioned_subscribers_learn_the_stream_was_reset(start_herald, workdir
         await client.close()
 
     asyncio.run(scenario())
+
+
+def test_client_history_needs_its_permission(start_herald, workdir):
+    server = start_herald(history_config(workdir, namespace("closed", allow_history_for_client=False,
+                                                            allow_history_for_anonymous=False),
+                                         namespace("subs", allow_history_for_client=False,
+                                                   allow_history_for_subscriber=True)))
+    publish(server, "closed:a", {"n": 1})
+    publish(server, "subs:a", {"n": 1})
+
+    async def scenario():
+        client = await connected(server.ws_url)
+        assert (await client.call("history", {"channel": "closed:a", "limit": 1}))["error"]["code"] == 103
+        assert (await client.call("history", {"channel": "subs:a", "limit": 1}))["error"]["code"] == 103
+        await client.call("subscribe", {"channel": "subs:a"})
+        reply = await client.call("history", {"channel": "subs:a", "limit": 1})
+        assert reply["history"]["publications"] == [{"data": {"n": 1}, "offset": 1}]
+        assert (await client.call("history", {"channel": "plain", "limit": 1}))["error"]["code"] == 108
+        await client.close()
+
+    asyncio.run(scenario())
