@@ -6,7 +6,7 @@ BENCH      := .build/release/herald-bench
 APT_NEEDS  := libwebsockets-dev libsqlite3-dev pkg-config
 PYTHON     := $(VENV)/bin/python
 
-.PHONY: run test build release system-deps unit-test e2e-test bench bench-quick bench-alloc bench-tool peers clean
+.PHONY: run test build release system-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-tool peers clean
 
 run: release
 	$(HERALD) serve
@@ -34,6 +34,11 @@ bench-quick: release bench-tool peers
 bench-alloc:
 	$(SWIFT) package --package-path Benchmarks benchmark thresholds check --target FanOutAllocations \
 		--path $(CURDIR)/Benchmarks/Thresholds --no-progress
+
+# History: durable publish rate (fsync, os, memory), catch-up replay from the durable log after a restart,
+# 1,000 subscribers recovering at once (bench/history_bench.py says how; about 2 minutes).
+bench-history: release $(VENV)/.ready
+	$(PYTHON) bench/history_bench.py --herald $(HERALD)
 
 bench-tool: system-deps
 	$(SWIFT) build -c release --product herald-bench

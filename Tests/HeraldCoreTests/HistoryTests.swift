@@ -64,6 +64,9 @@ final class HistoryTests: XCTestCase {
             XCTAssertEqual(outcome.position, StreamPosition(offset: 10, epoch: "E"))
         }
         XCTAssertFalse(try join(.init(recover: true, offset: 6, epoch: "E"), max: 3).recovered, "more missed than allowed")
+        let tooBig = try Recovery.join(kept, mode: .stream, enabled: true, request: .init(recover: true, offset: 7, epoch: "E"),
+                                       maxPublications: 100, maxBytes: 2 * 33)
+        XCTAssertFalse(tooBig.recovered, "three publications of 33 reply bytes do not fit in 66")
         XCTAssertThrowsError(try join(.init(recover: true, offset: 11, epoch: "E")))
         XCTAssertThrowsError(try join(.init(recover: true, offset: 4, epoch: "E", rejectUnrecovered: true)))
     }

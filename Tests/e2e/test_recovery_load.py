@@ -113,7 +113,10 @@ def publish_at_rate(port, rate, seconds):
 
 def test_subscribers_reconnecting_under_load_get_every_offset_once(start_herald):
     workdir = Path(tempfile.mkdtemp(prefix="herald-load-"))
-    server = start_herald(history_config(workdir, namespace("load", history_size=100000)))
+    # A subscriber far behind recovers thousands of publications in one reply: its queue must hold them
+    # (a recovery over half of client.queue_max_size answers recovered: false).
+    server = start_herald(history_config(workdir, namespace("load", history_size=100000),
+                                         client={"queue_max_size": 8 * 1024 * 1024}))
     context = multiprocessing.get_context("spawn")
     ready = context.Semaphore(0)
     start = context.Event()

@@ -17,4 +17,7 @@ public struct HistoryPublication: Equatable, Sendable {
 
     /// What it costs to keep, for the namespace's byte bound: the data plus a fixed overhead.
     var retainedBytes: Int { data.count + 64 }
+
+    /// About what it takes in a reply: the data, `{"data":…,"offset":N}`, and the publisher when known.
+    var replyBytes: Int { data.count + 32 + (info.map { $0.client.utf8.count + $0.user.utf8.count + 32 } ?? 0) }
 }

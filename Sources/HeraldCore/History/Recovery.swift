@@ -19,8 +19,10 @@ struct Recovery: Equatable {
     }
 
     /// `maxPublications`: `client.recovery_max_publication_limit`; missing more is not recoverable.
+    /// `maxBytes`: what the reply may carry; a recovery bigger than the subscriber's outgoing queue could
+    /// hold would only get it disconnected as slow, so that too answers `recovered: false`.
     static func join(_ stream: ChannelStream, mode: RecoveryMode, enabled: Bool, request: Request,
-                     maxPublications: Int) throws(ProtocolError) -> Recovery {
+                     maxPublications: Int, maxBytes: Int = .max) throws(ProtocolError) -> Recovery {
         let top = stream.position
         guard enabled else {
             return Recovery(position: top, publications: [], recovered: false, wasRecovering: false)
@@ -36,6 +38,7 @@ struct Recovery: Equatable {
             let missed = sameEpoch ? stream.publications(after: request.offset, limit: nil) : []
             let recovered = sameEpoch && missed.count <= maxPublications
                 && (missed.first?.offset ?? top.offset + 1) == request.offset + 1
+                && missed.reduce(0) { $0 + $1.replyBytes } <= maxBytes
             if !recovered && request.rejectUnrecovered { throw .unrecoverablePosition }
             return recovered
                 ? Recovery(position: StreamPosition(offset: request.offset, epoch: top.epoch),

@@ -228,7 +228,7 @@ public final class ClientSession {
             do throws(ProtocolError) {
                 let recovery = try Recovery.join(
                     stream, mode: options.forceRecoveryMode, enabled: recoveryEnabled, request: recoveryRequest,
-                    maxPublications: settings.recoveryMaxPublicationLimit)
+                    maxPublications: settings.recoveryMaxPublicationLimit, maxBytes: settings.queueMaxSize / 2)
                 node.channels.added(channel: channel, loop: loop.index)
                 let top = stream.top
                 loop.inbox.post(.run(LoopTask { [weak self] in

@@ -16,6 +16,8 @@ struct SessionSettings: Sendable {
     /// `client.history_max_publication_limit`, `client.recovery_max_publication_limit`.
     var historyMaxPublicationLimit: Int
     var recoveryMaxPublicationLimit: Int
+    /// `client.queue_max_size`: a recovery reply may take half of it.
+    var queueMaxSize: Int
     /// `client.channel_position_check_delay`; 0 disables position checks.
     var positionCheckDelayMs: Milliseconds
 }
@@ -30,6 +32,7 @@ extension SessionSettings {
         connectTimeoutMs = 10_000
         historyMaxPublicationLimit = config.client.historyMaxPublicationLimit
         recoveryMaxPublicationLimit = config.client.recoveryMaxPublicationLimit
+        queueMaxSize = config.client.queueMaxSize
         positionCheckDelayMs = config.client.channelPositionCheckDelay.milliseconds
     }
 }
