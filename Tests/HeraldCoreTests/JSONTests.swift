@@ -458,7 +458,7 @@ final class JSONTests: XCTestCase {
             "\u{0}", "e\u{301}", "\u{10FFFF}", "/",
             String(decoding: (UInt8(0)..<0x80).map { $0 }, as: UTF8.self),
         ]
-        var rng = JSONTestRNG(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let pool: [Unicode.Scalar] = ["\"", "\\", "/", "a", "\u{0}", "\u{1F}", "\u{7F}", "é", "€", "😀", "\u{FFFF}",
                                       "\u{10FFFF}", "\n", "\u{2028}"]
         for _ in 0..<500 {
@@ -506,7 +506,7 @@ final class JSONTests: XCTestCase {
     /// Random bytes and mutations of valid documents must give a value or a well-formed error, never a crash;
     /// whatever is accepted must survive a write/parse round trip, and every raw range must hold its value.
     func testRandomAndMutatedInputsNeverCrash() throws {
-        var rng = JSONTestRNG(seed: 0x4845_5241_4C44)
+        var rng = SplitMix64(seed: 0x4845_5241_4C44)
         let seeds = [
             #"{"id":1,"publish":{"channel":"chat:index","data":{"text":"caf\u00e9 😀","n":[1,-2.5e3,true,null]}}}"#,
             #"[[[[1]]],{"a":{"b":{"c":[]}}},"\ud83d\ude00\n\"x\"",0,-0.0,1E+2]"#,
@@ -563,7 +563,7 @@ final class JSONTests: XCTestCase {
 
     /// Randomly generated documents parse back to what was written.
     func testGeneratedDocumentsRoundTrip() throws {
-        var rng = JSONTestRNG(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for _ in 0..<2_000 {
             let value = randomValue(depth: 0, &rng)
             let written = serialized(value)
@@ -571,7 +571,7 @@ final class JSONTests: XCTestCase {
         }
     }
 
-    private func randomValue(depth: Int, _ rng: inout JSONTestRNG) -> JSONValue {
+    private func randomValue(depth: Int, _ rng: inout SplitMix64) -> JSONValue {
         let keys = ["a", "id", "data", "é", "\"q\"", "\u{1}", "😀"]
         switch Int.random(in: depth > 5 ? 0...3 : 0...5, using: &rng) {
         case 0: return .null
@@ -585,18 +585,5 @@ final class JSONTests: XCTestCase {
             }
             return .object(JSONObject(members: members))
         }
-    }
-}
-
-/// SplitMix64, so the random inputs are the same on every run.
-private struct JSONTestRNG: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

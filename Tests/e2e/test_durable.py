@@ -19,7 +19,7 @@ from centrifuge.fossil import apply_delta
 
 from conftest import API_KEY, E2E_HERALD_BIN, free_port
 from history_config import history_config, namespace
-from test_history import Recorder
+from test_history import Recorder, recording_subscriber
 from wsclient import RawClient, connected
 
 
@@ -48,18 +48,9 @@ def test_acknowledged_publications_survive_kill_9_and_offsets_continue(start_her
                 return  # Herald was killed mid-request: this one was never acknowledged
             acknowledged[body["result"]["offset"]] = data
 
-    async def subscriber_until_crash():
-        client = Client(server.ws_url, max_reconnect_delay=0.3)
-        recorder = Recorder()
-        subscription = client.new_subscription("orders:1", recorder)
-        await client.connect()
-        await subscription.subscribe()
-        await subscription.ready(timeout=5)
-        return client, recorder
-
     async def scenario():
         nonlocal server
-        client, recorder = await subscriber_until_crash()
+        client, _, recorder = await recording_subscriber(server, "orders:1")
         workers = [threading.Thread(target=publisher, args=(w,)) for w in range(8)]
         for worker in workers:
             worker.start()

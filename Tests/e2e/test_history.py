@@ -48,6 +48,17 @@ class Recorder(SubscriptionEventHandler):
         await asyncio.wait_for(wait(), timeout)
 
 
+async def recording_subscriber(server, channel):
+    """A connected centrifuge-python client subscribed to `channel`, reconnecting fast, and what it records."""
+    client = Client(server.ws_url, max_reconnect_delay=0.3)
+    recorder = Recorder()
+    subscription = client.new_subscription(channel, recorder)
+    await client.connect()
+    await subscription.subscribe()
+    await subscription.ready(timeout=5)
+    return client, subscription, recorder
+
+
 def test_publish_returns_positions_and_history_serves_them(start_herald, workdir):
     server = start_herald(history_config(workdir, namespace("hist")))
     positions = [publish(server, "hist:a", {"n": n})["result"] for n in range(1, 6)]
@@ -114,12 +125,7 @@ def test_sdk_recovers_what_it_missed_while_disconnected(start_herald, workdir):
     server = start_herald(history_config(workdir, namespace("hist")))
 
     async def scenario():
-        client = Client(server.ws_url, max_reconnect_delay=0.5)
-        recorder = Recorder()
-        subscription = client.new_subscription("hist:a", recorder)
-        await client.connect()
-        await subscription.subscribe()
-        await subscription.ready(timeout=5)
+        client, subscription, recorder = await recording_subscriber(server, "hist:a")
         publish(server, "hist:a", {"n": 1})
         await recorder.until(1)
         await client.disconnect()
@@ -139,12 +145,7 @@ def test_a_position_trimmed_away_answers_recovered_false(start_herald, workdir):
     server = start_herald(history_config(workdir, namespace("small", history_size=5)))
 
     async def scenario():
-        client = Client(server.ws_url, max_reconnect_delay=0.5)
-        recorder = Recorder()
-        subscription = client.new_subscription("small:a", recorder)
-        await client.connect()
-        await subscription.subscribe()
-        await subscription.ready(timeout=5)
+        client, subscription, recorder = await recording_subscriber(server, "small:a")
         publish(server, "small:a", {"n": 1})
         await recorder.until(1)
         await client.disconnect()

@@ -36,14 +36,18 @@ public final class DeltaSource: Sendable {
 
     private static func build(_ source: DeltaSource) -> (full: Frame, delta: Frame?) {
         let full = Frame(text: encode(source, data: source.data, isDelta: false))
-        guard let previous = source.previous else { return (full, nil) }
-        let patch = FossilDelta.create(from: previous, to: source.data)
-        // The patch travels as a JSON string, so it must be UTF-8; a delta that cut a character in two is
-        // not, and the subscriber gets the whole data instead.
-        guard patch.count < source.data.count, String(validating: patch, as: UTF8.self) != nil else {
+        guard let previous = source.previous, let patch = patch(from: previous, to: source.data) else {
             return (full, nil)
         }
         return (full, Frame(text: encode(source, data: patch, isDelta: true)))
+    }
+
+    /// The Fossil delta from `previous` to `data`, when it is worth sending: smaller than `data`, and UTF-8,
+    /// since it travels as a JSON string (a delta that cut a character in two is not). Nil: send `data`.
+    static func patch(from previous: [UInt8], to data: [UInt8]) -> [UInt8]? {
+        let patch = FossilDelta.create(from: previous, to: data)
+        guard patch.count < data.count, String(validating: patch, as: UTF8.self) != nil else { return nil }
+        return patch
     }
 
     private static func encode(_ source: DeltaSource, data: [UInt8], isDelta: Bool) -> [UInt8] {

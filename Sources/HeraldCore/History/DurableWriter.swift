@@ -109,14 +109,17 @@ public final class DurableWriter: @unchecked Sendable {
         guard !round.isEmpty else { return }
         let now = WallClock.nowMilliseconds()
         // Offsets continue from each stream's top; only this thread moves durable streams' tops.
-        var next: [String: StreamPosition] = [:]
+        var next: [String: (entry: HistoryStore.Entry, position: StreamPosition)] = [:]
         var rows: [(channel: String, epoch: String, publication: HistoryPublication)] = []
         rows.reserveCapacity(round.count)
         var durability = Durability.os
         for item in round {
-            var position = next[item.channel] ?? node.history.entry(item.channel).stream.withLock { $0.position }
+            var (entry, position) = next[item.channel] ?? {
+                let entry = node.history.entry(item.channel)
+                return (entry, entry.stream.withLock { $0.position })
+            }()
             position.offset += 1
-            next[item.channel] = position
+            next[item.channel] = (entry, position)
             rows.append((item.channel, position.epoch,
                          HistoryPublication(offset: position.offset, time: now, data: item.data, info: item.info)))
             if item.options.durable == .fsync { durability = .fsync }
@@ -129,7 +132,7 @@ public final class DurableWriter: @unchecked Sendable {
             return
         }
         for (item, row) in zip(round, rows) {
-            node.history.entry(item.channel).stream.withLock { stream in
+            next[item.channel]!.entry.stream.withLock { stream in
                 node.appendAndDeliver(item.channel, row.publication, item.options, to: &stream)
             }
             if trimmedBelow[item.channel] == nil { trimmedBelow[item.channel] = row.publication.offset }
@@ -155,7 +158,7 @@ public final class DurableWriter: @unchecked Sendable {
         let now = WallClock.nowMilliseconds()
         guard now - lastTrim >= 1000 else { return }
         lastTrim = now
-        for (channel, _, firstKept) in node.history.retainedFrom(channels: Array(trimmedBelow.keys))
+        for (channel, firstKept) in node.history.retainedFrom(channels: Array(trimmedBelow.keys))
         where firstKept > trimmedBelow[channel, default: 0] {
             // A failed trim is retried next time; publishing does not depend on it.
             if (try? log.trim(channel: channel, before: firstKept)) != nil { trimmedBelow[channel] = firstKept }

@@ -36,10 +36,10 @@ final class HistoryStore: Sendable {
     }
 
     /// The oldest offset each channel still keeps, for trimming the durable log behind memory.
-    func retainedFrom(channels: some Sequence<String>) -> [(String, StreamPosition, UInt64)] {
+    func retainedFrom(channels: some Sequence<String>) -> [(channel: String, firstKept: UInt64)] {
         channels.compactMap { channel in
             guard let entry = entries.withLock({ $0[channel] }) else { return nil }
-            return entry.stream.withLock { (channel, $0.position, $0.firstOffset) }
+            return (channel, entry.stream.withLock { $0.firstOffset })
         }
     }
 }

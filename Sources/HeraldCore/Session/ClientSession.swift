@@ -132,10 +132,9 @@ public final class ClientSession {
             ReplyEncoder.empty(id: id, "unsubscribe", into: &replies)
         case .publish(let channel, let data):
             let (_, options) = try node.resolve(channel: channel)
-            guard settings.insecure || allowed(options.allowPublishForClient, options.allowPublishForAnonymous)
-                || (subscriptions[channel] != nil
-                    && allowed(options.allowPublishForSubscriber, options.allowPublishForAnonymous))
-            else { throw .permissionDenied }
+            try checkPermitted(channel, forClient: options.allowPublishForClient,
+                               forSubscriber: options.allowPublishForSubscriber,
+                               forAnonymous: options.allowPublishForAnonymous)
             let answer = LoopCallback(inbox: loop.inbox) { [weak self] (outcome: Result<StreamPosition, ProtocolError>) in
                 self?.answerDurablePublish(id: id, outcome)
             }
@@ -277,12 +276,9 @@ public final class ClientSession {
         var previous: [UInt8]?
         return publications.map { publication in
             defer { previous = publication.data }
-            if let previous {
-                let patch = FossilDelta.create(from: previous, to: publication.data)
-                if patch.count < publication.data.count, String(validating: patch, as: UTF8.self) != nil {
-                    return .init(data: patch, offset: publication.offset, info: publication.info,
-                                 dataAsString: true, delta: true)
-                }
+            if let previous, let patch = DeltaSource.patch(from: previous, to: publication.data) {
+                return .init(data: patch, offset: publication.offset, info: publication.info,
+                             dataAsString: true, delta: true)
             }
             return .init(data: publication.data, offset: publication.offset, info: publication.info, dataAsString: true)
         }
@@ -308,18 +304,22 @@ public final class ClientSession {
     private func checkHistoryAllowed(_ channel: String) throws(ProtocolError) {
         let (_, options) = try node.resolve(channel: channel)
         guard options.hasHistory else { throw .notAvailable }
-        guard settings.insecure || allowed(options.allowHistoryForClient, options.allowHistoryForAnonymous)
-            || (subscriptions[channel] != nil
-                && allowed(options.allowHistoryForSubscriber, options.allowHistoryForAnonymous))
-        else { throw .permissionDenied }
+        try checkPermitted(channel, forClient: options.allowHistoryForClient,
+                           forSubscriber: options.allowHistoryForSubscriber, forAnonymous: options.allowHistoryForAnonymous)
     }
 
     private func checkPresenceAllowed(_ channel: String) throws(ProtocolError) {
         let (_, options) = try node.resolve(channel: channel)
         guard options.presence else { throw .notAvailable }
-        guard settings.insecure || allowed(options.allowPresenceForClient, options.allowPresenceForAnonymous)
-            || (subscriptions[channel] != nil
-                && allowed(options.allowPresenceForSubscriber, options.allowPresenceForAnonymous))
+        try checkPermitted(channel, forClient: options.allowPresenceForClient,
+                           forSubscriber: options.allowPresenceForSubscriber, forAnonymous: options.allowPresenceForAnonymous)
+    }
+
+    /// A namespace's `allow_X_for_client` / `allow_X_for_subscriber` / `allow_X_for_anonymous` triple.
+    private func checkPermitted(_ channel: String, forClient: Bool, forSubscriber: Bool,
+                                forAnonymous: Bool) throws(ProtocolError) {
+        guard settings.insecure || allowed(forClient, forAnonymous)
+            || (subscriptions[channel] != nil && allowed(forSubscriber, forAnonymous))
         else { throw .permissionDenied }
     }
 
