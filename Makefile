@@ -3,7 +3,7 @@ SWIFT      ?= swift
 VENV       := .venv
 HERALD     := .build/release/herald
 BENCH      := .build/release/herald-bench
-APT_NEEDS  := libwebsockets-dev libsqlite3-dev pkg-config
+APT_NEEDS  := libwebsockets-dev libsqlite3-dev librdkafka-dev pkg-config
 PYTHON     := $(VENV)/bin/python
 
 .PHONY: run test build release system-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-tool peers clean

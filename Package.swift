@@ -23,6 +23,12 @@ let package = Package(
             pkgConfig: "libwebsockets",
             providers: [.apt(["libwebsockets-dev"])]
         ),
+        // librdkafka through pkg-config; the shim wraps the variadic producer call.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
         // epoll and eventfd for the acceptor, which Swift's Glibc module does not import.
         .systemLibrary(name: "CEpoll"),
         // Channels, protocol codec, sessions, fan-out, limits, configuration: plain Swift, no C.
@@ -37,6 +43,12 @@ let package = Package(
         .target(
             name: "HeraldStore",
             dependencies: ["HeraldCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Every librdkafka call lives here: the tail consumer, the producer and the catch-up readers, with
+        // their threads; HeraldCore's bridge sees only `KafkaRecord`s and the `KafkaLink` protocol.
+        .target(
+            name: "HeraldKafka",
+            dependencies: ["CRdKafka", "HeraldCore", .product(name: "Logging", package: "swift-log")]
         ),
         // Every libwebsockets call lives here: event loops, accept, HTTP and WebSocket I/O.
         .target(
@@ -53,6 +65,7 @@ let package = Package(
             name: "herald",
             dependencies: [
                 "HeraldCore",
+                "HeraldKafka",
                 "HeraldStore",
                 "HeraldTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -20,7 +20,9 @@ public final class Server: @unchecked Sendable {
     public var port: Int { acceptor.port }
 
     /// `log`: the durable log for durable namespaces (nil: none is durable); its streams are restored here.
-    public init(config: HeraldConfig, version: String, logger: Logger, log: PublicationLog? = nil) throws {
+    /// `bridge`: the Kafka bridges' node side, when the configuration has some (the caller connects it).
+    public init(config: HeraldConfig, version: String, logger: Logger, log: PublicationLog? = nil,
+                bridge: KafkaBridge? = nil) throws {
         settings = TransportSettings(config: config)
         self.logger = logger
         signal(SIGPIPE, SIG_IGN)
@@ -28,7 +30,8 @@ public final class Server: @unchecked Sendable {
         let backend = settings.eventBackend
         loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0, backend: backend) }
         let wakers: [@Sendable () -> Void] = loops.map { loop in { loop.wake() } }
-        node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers, log: log)
+        node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers, log: log,
+                    bridge: bridge)
         try node.durableWriter?.restore()
         shared = ServerShared(
             settings: settings,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeraldCore
+import HeraldKafka
 import HeraldStore
 import HeraldTransport
 import Logging
@@ -16,14 +17,20 @@ struct Serve: ParsableCommand {
         // The loader's warnings include development mode's, which must be loud: it allows anonymous access.
         for warning in warnings { logger.warning("\(warning)") }
         let server: Server
+        let kafka: KafkaConnection?
         do {
+            let bridge = config.kafka.enabled ? try KafkaBridge(settings: config.kafka, logger: logger) : nil
             server = try Server(config: config, version: HeraldVersion.current, logger: logger,
-                                log: try Self.openDurableLog(config, logger: logger))
+                                log: try Self.openDurableLog(config, logger: logger), bridge: bridge)
+            kafka = try bridge.map { try KafkaConnection(bridge: $0, settings: config.kafka) }
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+        // Brokers need not be up: the bridge connects when they are, and /health says so meanwhile.
+        kafka?.start()
         server.run()
+        kafka?.stop()
     }
 }
 

@@ -161,6 +161,10 @@ public struct ServerAPI: Sendable {
             out.appendInt(info.numSubscriptions)
             out.appendRaw(",\"uptime\":")
             out.appendInt(info.uptimeSeconds)
+            if let bridge = node.bridge {
+                out.appendRaw(",\"kafka\":")
+                bridge.status().write(into: &out)
+            }
             out.appendRaw("}]}")
         default:
             throw .methodNotFound

@@ -29,6 +29,12 @@ extension HeraldConfig {
         .init("herald.queue_max_messages", \.herald.queueMaxMessages),
         .init("herald.http_api_body_limit", \.herald.httpAPIBodyLimit),
         .init("herald.shutdown_timeout", \.herald.shutdownTimeout),
+        .init("kafka.brokers", \.kafka.brokers),
+        .init("kafka.librdkafka", \.kafka.librdkafka),
+        .init("kafka.bridges", \.kafka.bridges),
+        .init("kafka.dead_letter_topic", \.kafka.deadLetterTopic),
+        .init("kafka.catch_up_readers", \.kafka.catchUpReaders),
+        .init("kafka.catch_up_max_scan", \.kafka.catchUpMaxScan),
     ] + NamespaceOptions.keys.map { $0.nested(under: "channel.without_namespace", at: \.channel.withoutNamespace) })
 }
 
@@ -36,6 +42,15 @@ extension Namespace {
     /// A `channel.namespaces` entry: `name` beside the options, as Centrifugo has it.
     static let keyTable = ConfigKeyTable<Namespace>(
         [.init("name", \.name)] + NamespaceOptions.keys.map { $0.nested(under: "", at: \.options) })
+}
+
+extension KafkaBridgeConfig {
+    static let keyTable = ConfigKeyTable<KafkaBridgeConfig>([
+        .init("topic", \.topic),
+        .init("channel", \.channel),
+        .init("data", \.data),
+        .init("start", \.start),
+    ])
 }
 
 extension NamespaceOptions {

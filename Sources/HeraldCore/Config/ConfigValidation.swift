@@ -42,6 +42,7 @@ extension HeraldConfig {
             }
             try namespace.options.validate(at: path)
         }
+        try validateKafka()
     }
 
     /// Centrifugo's levels; "warning" is accepted too. "none" turns logging off.

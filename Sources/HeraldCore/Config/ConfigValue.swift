@@ -95,6 +95,30 @@ extension Namespace: ConfigValue {
     }
 }
 
+extension KafkaBridgeConfig: ConfigValue {
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> KafkaBridgeConfig {
+        var bridge = KafkaBridgeConfig()
+        try KafkaBridgeConfig.keyTable.apply(node, to: &bridge, at: path, warnings: &warnings)
+        return bridge
+    }
+}
+
+/// A flat object of settings passed through to a library (`kafka.librdkafka`): numbers and booleans are
+/// kept as their text, as librdkafka takes every property as a string.
+extension Dictionary: ConfigValue where Key == String, Value == String {
+    static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> [String: String] {
+        guard let mapping = node.mapping else { throw ConfigError(path, "expected an object") }
+        var result: [String: String] = [:]
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string, let text = value.scalar?.string else {
+                throw ConfigError(path, "expected an object of plain values")
+            }
+            result[name] = text
+        }
+        return result
+    }
+}
+
 extension Yams.Node {
     /// The resolved YAML type (`.str`, `.int`, `.bool`, `.null`...); Yams keeps `Tag.name` internal.
     var tagName: Tag.Name { Tag.Name(rawValue: tag.rawValue) }
@@ -116,3 +140,5 @@ extension ConfigValue where Self: RawRepresentable & CaseIterable, RawValue == S
 
 extension RecoveryMode: ConfigValue {}
 extension Durability: ConfigValue {}
+extension RecordDataFormat: ConfigValue {}
+extension BridgeStart: ConfigValue {}

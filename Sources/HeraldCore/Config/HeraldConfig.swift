@@ -10,6 +10,7 @@ public struct HeraldConfig: Sendable, Equatable {
     public var websocket = WebSocket()
     public var channel = Channel()
     public var herald = Herald()
+    public var kafka = Kafka()
     /// `data_dir` (Herald; `HERALD_DATA_DIR`): where the durable log lives, "./data".
     public var dataDir = "./data"
     /// Set only by `.development` (no configuration file); not a file key.

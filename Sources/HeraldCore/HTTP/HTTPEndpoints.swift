@@ -1,4 +1,4 @@
-/// What Herald answers over plain HTTP: `GET /health`, the server API at `POST /api/<method>`, and 404
+/// What Herald answers over plain HTTP: `GET /health` (with the Kafka bridge's state when there is one), the server API at `POST /api/<method>`, and 404
 /// for anything else. WebSocket upgrades never get here: the acceptor hands those to libwebsockets.
 public struct HTTPEndpoints: Sendable {
     public let api: ServerAPI
@@ -19,7 +19,13 @@ public struct HTTPEndpoints: Sendable {
                                  closesConnection: true))
         }
         if request.path == "/health" {
-            return answer(HTTPResponse(status: 200, body: Array("{}".utf8)))
+            // Alive even when Kafka is not reachable: unbridged channels are served; the bridge says how it is.
+            guard let bridge = api.node.bridge else { return answer(HTTPResponse(status: 200, body: Array("{}".utf8))) }
+            var out = JSONWriter(capacity: 256)
+            out.appendRaw("{\"kafka\":")
+            bridge.status().write(into: &out)
+            out.appendRaw("}")
+            return answer(HTTPResponse(status: 200, body: out.bytes))
         }
         guard request.path.hasPrefix("/api/") else {
             return answer(.error(404, "not found"))

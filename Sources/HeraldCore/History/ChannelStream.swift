@@ -1,8 +1,13 @@
 /// One channel's stream: its position and the publications still in history, oldest first. Guarded by
 /// `HistoryStore`'s per-channel lock.
+///
+/// Offsets grow but need not be consecutive: a channel bridged from Kafka takes its records' partition
+/// offsets, and other channels' records sit between them. What the stream promises is `coveredFrom`: it
+/// holds every publication of the channel from that offset up to `top`.
 struct ChannelStream {
     private(set) var epoch: String
     private(set) var top: UInt64
+    private(set) var coveredFrom: UInt64
     /// `items[head...]` are the kept publications; the dead prefix is dropped once it is half the storage,
     /// so trimming from the front is amortized O(1).
     private var items: ContiguousArray<HistoryPublication> = []
@@ -10,8 +15,13 @@ struct ChannelStream {
     private(set) var byteCount = 0
 
     init(epoch: String = StreamPosition.newEpoch(), top: UInt64 = 0, publications: [HistoryPublication] = []) {
+        self.init(epoch: epoch, top: top, coveredFrom: publications.first?.offset ?? top + 1, publications: publications)
+    }
+
+    init(epoch: String, top: UInt64, coveredFrom: UInt64, publications: [HistoryPublication] = []) {
         self.epoch = epoch
         self.top = top
+        self.coveredFrom = coveredFrom
         items = ContiguousArray(publications)
         byteCount = publications.reduce(0) { $0 + $1.retainedBytes }
     }
@@ -42,6 +52,7 @@ struct ChannelStream {
     }
 
     private mutating func dropFirst() {
+        coveredFrom = items[head].offset + 1
         byteCount -= items[head].retainedBytes
         head += 1
         if head * 2 >= items.count {
@@ -55,18 +66,32 @@ struct ChannelStream {
         self = ChannelStream(epoch: epoch)
     }
 
+    /// Forgets every publication and continues empty in `epoch` (a bridged channel's partition) at `top`,
+    /// knowing every publication of the channel from `coveredFrom` on.
+    mutating func rebind(epoch: String, top: UInt64, coveredFrom: UInt64) {
+        self = ChannelStream(epoch: epoch, top: top, coveredFrom: coveredFrom)
+    }
+
     /// Publications after `offset`, oldest first, at most `limit` (nil: all).
     func publications(after offset: UInt64, limit: Int?) -> ArraySlice<HistoryPublication> {
-        // Offsets are consecutive within an epoch, so the start is found by arithmetic.
-        let skipped = offset < firstOffset ? 0 : Int(min(offset - firstOffset + 1, UInt64(count)))
-        let start = head + skipped
+        let start = index(after: offset)
         let end = limit.map { start + min($0, items.endIndex - start) } ?? items.endIndex
         return items[start..<end]
     }
 
     func publication(at offset: UInt64) -> HistoryPublication? {
-        guard count > 0, offset >= items[head].offset, offset <= top else { return nil }
-        let publication = items[head + Int(offset - items[head].offset)]
-        return publication.offset == offset ? publication : nil
+        guard offset > 0 else { return nil }
+        let found = index(after: offset - 1)
+        return found < items.endIndex && items[found].offset == offset ? items[found] : nil
+    }
+
+    /// The index of the first kept publication with an offset above `offset` (binary search).
+    private func index(after offset: UInt64) -> Int {
+        var low = head, high = items.endIndex
+        while low < high {
+            let middle = (low + high) / 2
+            if items[middle].offset <= offset { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }

@@ -8,12 +8,12 @@ public final class DeltaSource: Sendable {
     let channel: String
     let offset: UInt64
     let data: [UInt8]
-    /// The data of publication `offset - 1`, the base a delta applies to, if history still had it.
-    let previous: [UInt8]?
+    /// The channel's publication before this one, the base a delta applies to, if history still had it.
+    let previous: HistoryPublication?
     let info: ClientInfo?
     private let frames = Mutex<(full: Frame, delta: Frame?)?>(nil)
 
-    init(channel: String, offset: UInt64, data: [UInt8], previous: [UInt8]?, info: ClientInfo?) {
+    init(channel: String, offset: UInt64, data: [UInt8], previous: HistoryPublication?, info: ClientInfo?) {
         self.channel = channel
         self.offset = offset
         self.data = data
@@ -30,13 +30,13 @@ public final class DeltaSource: Sendable {
             frames = built
             return built
         }
-        if lastOffset == offset - 1, let delta = built.delta { return delta }
+        if lastOffset == previous?.offset, let delta = built.delta { return delta }
         return built.full
     }
 
     private static func build(_ source: DeltaSource) -> (full: Frame, delta: Frame?) {
         let full = Frame(text: encode(source, data: source.data, isDelta: false))
-        guard let previous = source.previous, let patch = patch(from: previous, to: source.data) else {
+        guard let previous = source.previous?.data, let patch = patch(from: previous, to: source.data) else {
             return (full, nil)
         }
         return (full, Frame(text: encode(source, data: patch, isDelta: true)))

@@ -37,7 +37,7 @@ struct Recovery: Equatable {
             if sameEpoch && request.offset > top.offset { throw .badRequest }
             let missed = sameEpoch ? stream.publications(after: request.offset, limit: nil) : []
             let recovered = sameEpoch && missed.count <= maxPublications
-                && (missed.first?.offset ?? top.offset + 1) == request.offset + 1
+                && request.offset + 1 >= stream.coveredFrom
                 && missed.reduce(0) { $0 + $1.replyBytes } <= maxBytes
             if !recovered && request.rejectUnrecovered { throw .unrecoverablePosition }
             return recovered

@@ -13,6 +13,8 @@ public final class Node: Sendable {
     let history = HistoryStore()
     /// Writes durable namespaces' publications to the log; nil when no log was given.
     public let durableWriter: DurableWriter?
+    /// Tails Kafka topics into channels and produces publishes into them; nil without `kafka.bridges`.
+    public let bridge: KafkaBridge?
     private let users = Mutex<[String: Int]>([:])
     private let inboxes: [LoopInbox]
     private let startedAt = ContinuousClock.now
@@ -20,7 +22,7 @@ public final class Node: Sendable {
     /// `wakers[i]` interrupts loop `i`'s wait for events; one loop is created per waker. `log` keeps the
     /// history of durable namespaces; without one they are kept in memory only.
     public init(config: HeraldConfig, version: String, name: String, wakers: [@Sendable () -> Void],
-                log: PublicationLog? = nil) {
+                log: PublicationLog? = nil, bridge: KafkaBridge? = nil) {
         self.config = config
         self.version = version
         self.name = name
@@ -29,7 +31,9 @@ public final class Node: Sendable {
         presence = PresenceRegistry()
         inboxes = wakers.map { LoopInbox(wake: $0) }
         durableWriter = log.map { DurableWriter(log: $0) }
+        self.bridge = bridge
         durableWriter?.node = self
+        bridge?.node = self
     }
 
     /// One context per loop, to be used on that loop's thread only.
@@ -61,6 +65,9 @@ public final class Node: Sendable {
                         whenDurable: @escaping PublishCompletion = { _ in }) throws(ProtocolError) -> PublishAck {
         let (_, options) = try resolve(channel: channel)
         let data = Self.singleLine(data)
+        if let bridge, let route = bridge.route(for: channel) {
+            return try bridge.publish(channel: channel, data: data, route: route, completion: whenDurable)
+        }
         guard options.hasHistory else {
             var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
             ReplyEncoder.publicationPush(channel: channel, publication: .init(data: data, info: info), into: &writer)
@@ -85,7 +92,8 @@ public final class Node: Sendable {
     /// offsets reach every loop in order and a joining subscriber gets it exactly once.
     func appendAndDeliver(_ channel: String, _ publication: HistoryPublication, _ options: NamespaceOptions,
                           to stream: inout ChannelStream) {
-        let previous = options.allowsFossilDelta ? stream.publication(at: publication.offset - 1)?.data : nil
+        // The base of a delta is the channel's previous publication, if history still has it.
+        let previous = options.allowsFossilDelta ? stream.latest.flatMap { $0.offset == stream.top ? $0 : nil } : nil
         stream.append(publication, limits: HistoryLimits(options))
         var writer = JSONWriter(capacity: publication.data.count + channel.utf8.count + 80)
         ReplyEncoder.publicationPush(
@@ -97,6 +105,24 @@ public final class Node: Sendable {
                           info: publication.info)
             : nil
         deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers, delta: delta)
+    }
+
+    /// Publishes a record tailed from Kafka: its position is Kafka's (`offset`, `epoch`), and a stream
+    /// of another partition's epoch is rebound to this one, knowing the channel from `coveredFrom` on.
+    func deliverBridged(channel: String, options: NamespaceOptions, data: [UInt8], offset: UInt64, epoch: String,
+                        coveredFrom: UInt64) {
+        guard options.hasHistory else {
+            var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
+            ReplyEncoder.publicationPush(channel: channel, publication: .init(data: data), into: &writer)
+            deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers)
+            return
+        }
+        history.entry(channel).stream.withLock { stream in
+            if stream.epoch != epoch { stream.rebind(epoch: epoch, top: coveredFrom - 1, coveredFrom: coveredFrom) }
+            guard offset > stream.top else { return }
+            let publication = HistoryPublication(offset: offset, time: WallClock.nowMilliseconds(), data: data, info: nil)
+            appendAndDeliver(channel, publication, options, to: &stream)
+        }
     }
 
     /// Pushes share frames one per line, so a pretty-printed payload's line breaks would split it for the

@@ -25,6 +25,7 @@ extension Node {
         guard query.limit >= -1 else { throw .badRequest }
         let limits = HistoryLimits(options)
         return try history.entry(channel).stream.withLock { stream throws(ProtocolError) in
+            bridge?.bind(channel, &stream)
             stream.trim(now: WallClock.nowMilliseconds(), limits: limits)
             let position = stream.position
             let count = query.limit == -1 ? Int.max : query.limit
@@ -36,7 +37,7 @@ extension Node {
                     let before = stream.publications.filter { $0.offset < since.offset }
                     return (Array(before.reversed().prefix(count)), position)
                 }
-                if since.offset + 1 < stream.firstOffset { throw .unrecoverablePosition }
+                if since.offset + 1 < stream.coveredFrom { throw .unrecoverablePosition }
                 return (Array(stream.publications(after: since.offset, limit: count)), position)
             }
             let kept = stream.publications

@@ -223,6 +223,7 @@ public final class ClientSession {
         let entry = node.history.entry(channel)
         let limits = HistoryLimits(options)
         let joined: Result<Recovery, ProtocolError> = entry.stream.withLock { stream in
+            node.bridge?.bind(channel, &stream)
             stream.trim(now: WallClock.nowMilliseconds(), limits: limits)
             do throws(ProtocolError) {
                 let recovery = try Recovery.join(

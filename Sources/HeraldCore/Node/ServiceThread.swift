@@ -4,7 +4,7 @@ import Glibc
 
 /// An OS thread running one closure, joinable. Herald's loops, acceptor and ticker are long-lived
 /// threads of their own (each libwebsockets context needs one), not tasks on a shared pool.
-final class ServiceThread: @unchecked Sendable {
+public final class ServiceThread: @unchecked Sendable {
     private var thread = pthread_t()
     private let body: () -> Void
 
@@ -12,7 +12,7 @@ final class ServiceThread: @unchecked Sendable {
         self.body = body
     }
 
-    static func start(_ body: @escaping () -> Void) -> ServiceThread {
+    public static func start(_ body: @escaping () -> Void) -> ServiceThread {
         let service = ServiceThread(body: body)
         let context = Unmanaged.passRetained(service).toOpaque()
         let created = pthread_create(&service.thread, nil, { context in
@@ -24,7 +24,7 @@ final class ServiceThread: @unchecked Sendable {
         return service
     }
 
-    func join() {
+    public func join() {
         pthread_join(thread, nil)
     }
 }

@@ -1,0 +1,37 @@
+/// What the bridge asks of Kafka, implemented by HeraldKafka (which owns every librdkafka call).
+public protocol KafkaLink: AnyObject, Sendable {
+    /// Produces `record`; `completion` gets its partition and offset once every in-sync replica has it.
+    func produce(_ record: OutgoingRecord,
+                 completion: @escaping @Sendable (Result<(partition: Int32, offset: Int64), KafkaFailure>) -> Void)
+
+    /// Reads `partition` of `topic` from offset `from` up to `until` (exclusive) on a catch-up reader,
+    /// handing each record to `visit` (false stops the read), then calls `completion`.
+    func read(topic: String, partition: Int32, from: Int64, until: Int64,
+              visit: @escaping @Sendable (KafkaRecord) -> Bool,
+              completion: @escaping @Sendable (Result<Void, KafkaFailure>) -> Void)
+}
+
+public enum KafkaFailure: Error, Sendable, Equatable {
+    /// The offset asked for is below the partition's log start: Kafka no longer has it.
+    case belowLogStart
+    /// Every catch-up reader is busy and the queue is full.
+    case busy
+    /// The broker refused or could not be reached; librdkafka's words.
+    case kafka(String)
+}
+
+/// The tail consumer's view of the bridge: where to start each partition, and what it reads.
+public protocol KafkaTailSink: AnyObject, Sendable {
+    /// Where a newly assigned partition starts: after what this node delivered, or nil for the bridge's `start`.
+    func resumeOffset(topic: String, partition: Int32) -> Int64?
+    /// The tail starts `partition` at offset `from` (resolved: never "latest" or "earliest").
+    func started(topic: String, partition: Int32, from: Int64)
+    func receive(_ record: KafkaRecord)
+    /// The partition's log was reset below the tail's position (the topic was recreated, or the broker
+    /// lost data): its offsets start over, so positions in it from before are void.
+    func restarted(topic: String, partition: Int32, at offset: Int64)
+    /// Latest end offset known for the partition, for lag.
+    func highWatermark(topic: String, partition: Int32, _ offset: Int64)
+    /// Whether the tail reaches the brokers, with librdkafka's reason when not.
+    func connection(ok: Bool, detail: String)
+}
