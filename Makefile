@@ -4,14 +4,16 @@ VENV       := .venv
 HERALD     := .build/release/herald
 BENCH      := .build/release/herald-bench
 APT_NEEDS  := libwebsockets-dev libsqlite3-dev librdkafka-dev pkg-config
+# Only the tests need these: kcat writes records for the Kafka bridge tests.
+TEST_APT_NEEDS := kcat
 PYTHON     := $(VENV)/bin/python
 
-.PHONY: run test build release system-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-tool peers clean
+.PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-tool peers clean
 
 run: release
 	$(HERALD) serve
 
-test: release bench-tool $(VENV)/.ready
+test: release bench-tool test-deps $(VENV)/.ready
 	$(SWIFT) test
 	E2E_HERALD_BIN=$(abspath $(HERALD)) $(PYTHON) -m pytest -q Tests/e2e
 	@echo "benchmark smoke test (the load generator against Herald, so it cannot rot):"
@@ -55,16 +57,21 @@ build: system-deps
 unit-test: system-deps
 	$(SWIFT) test
 
-e2e-test: release $(VENV)/.ready
+e2e-test: release test-deps $(VENV)/.ready
 	E2E_HERALD_BIN=$(abspath $(HERALD)) $(PYTHON) -m pytest -q Tests/e2e
 
-# apt packages Herald builds against; installed only when missing.
-system-deps:
-	@missing=$$(for p in $(APT_NEEDS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# apt packages, installed only when missing: what Herald builds against, and what only the tests use.
+apt_install = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+system-deps:
+	@$(call apt_install,$(APT_NEEDS))
+
+test-deps:
+	@$(call apt_install,$(TEST_APT_NEEDS))
 
 # The test clients nobody here wrote (centrifuge-python, websockets) and pytest, in a private venv.
 $(VENV)/.ready: Tests/e2e/requirements.txt

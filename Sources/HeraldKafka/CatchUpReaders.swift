@@ -13,7 +13,7 @@ final class CatchUpReaders: @unchecked Sendable {
         let from: Int64
         let until: Int64
         let visit: @Sendable (KafkaRecord) -> Bool
-        let completion: @Sendable (Result<Void, KafkaFailure>) -> Void
+        let completion: @Sendable (Result<Int64, KafkaFailure>) -> Void
     }
 
     /// Reads waiting for a reader at most; past it a catch-up is refused (`busy`), and the subscriber is
@@ -33,7 +33,10 @@ final class CatchUpReaders: @unchecked Sendable {
         for index in 0..<max(1, settings.catchUpReaders) {
             let handle = try RdKafkaHandle.make(
                 RD_KAFKA_CONSUMER,
-                role: [("client.id", "herald-catch-up-\(index)"), ("enable.auto.commit", "false"),
+                // Assigning needs a group id; never subscribing or committing, the group is never joined.
+                role: [("client.id", "herald-catch-up-\(index)"),
+                       ("group.id", "herald-catch-up-\(UInt64.random(in: 0...UInt64.max))"),
+                       ("enable.auto.commit", "false"),
                        ("enable.auto.offset.store", "false"), ("enable.partition.eof", "true"),
                        ("auto.offset.reset", "error")],
                 brokers: settings.brokers, passthrough: settings.librdkafka)
@@ -77,13 +80,14 @@ final class CatchUpReaders: @unchecked Sendable {
         rd_kafka_destroy(handle)
     }
 
-    private func perform(_ read: Read, on handle: OpaquePointer) -> Result<Void, KafkaFailure> {
+    /// Reads from `read.from` until `read.until` or the partition's end, whichever comes first. The end
+    /// is where the broker says the partition ends (EOF), not a watermark asked for beforehand.
+    private func perform(_ read: Read, on handle: OpaquePointer) -> Result<Int64, KafkaFailure> {
         var low: Int64 = 0, high: Int64 = 0
         let error = rd_kafka_query_watermark_offsets(handle, read.topic, read.partition, &low, &high, 5000)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(.kafka(RdKafkaHandle.describe(error))) }
         guard read.from >= low else { return .failure(.belowLogStart) }
-        let end = min(read.until, high)
-        guard read.from < end else { return .success(()) }
+        guard read.from < read.until else { return .success(read.from) }
 
         let list = rd_kafka_topic_partition_list_new(1)!
         rd_kafka_topic_partition_list_add(list, read.topic, read.partition).pointee.offset = read.from
@@ -91,25 +95,28 @@ final class CatchUpReaders: @unchecked Sendable {
         rd_kafka_topic_partition_list_destroy(list)
         defer { rd_kafka_assign(handle, nil) }
 
+        var next = read.from
         var lastProgress = ContinuousClock.now
         while true {
             guard let message = rd_kafka_consumer_poll(handle, 200) else {
                 if ContinuousClock.now - lastProgress > .milliseconds(Self.stallTimeoutMs) {
-                    return .failure(.kafka("catch-up read of \(read.topic)[\(read.partition)] stalled"))
+                    return .failure(.kafka("catch-up read of \(read.topic)[\(read.partition)] stalled at \(next)"))
                 }
                 continue
             }
             defer { rd_kafka_message_destroy(message) }
             let error = message.pointee.err
-            if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .success(()) }
+            if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .success(next) }
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 return .failure(error == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET
                     ? .belowLogStart : .kafka(RdKafkaHandle.describe(error)))
             }
             lastProgress = ContinuousClock.now
             let offset = message.pointee.offset
-            if offset >= end { return .success(()) }
-            if !read.visit(RdKafkaHandle.record(message)) || offset == end - 1 { return .success(()) }
+            if offset >= read.until { return .success(read.until) }
+            let wanted = read.visit(RdKafkaHandle.record(message))
+            next = offset + 1
+            if !wanted || next == read.until { return .success(next) }
         }
     }
 }

@@ -39,7 +39,7 @@ public final class KafkaConnection: KafkaLink {
 
     public func read(topic: String, partition: Int32, from: Int64, until: Int64,
                      visit: @escaping @Sendable (KafkaRecord) -> Bool,
-                     completion: @escaping @Sendable (Result<Void, KafkaFailure>) -> Void) {
+                     completion: @escaping @Sendable (Result<Int64, KafkaFailure>) -> Void) {
         readers.submit(.init(topic: topic, partition: partition, from: from, until: until, visit: visit,
                              completion: completion))
     }

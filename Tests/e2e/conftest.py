@@ -56,7 +56,7 @@ class Herald:
     """One running server process. `config` is a dict (written to a JSON file), a Path to a configuration
     file, or None for development mode (no --config)."""
 
-    def __init__(self, config, port=None, workdir=None):
+    def __init__(self, config, port=None, workdir=None, env=None):
         self.port = port or free_port()
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="herald-e2e-"))
         self.log_path = self.workdir / f"herald-{self.port}.log"
@@ -69,7 +69,7 @@ class Herald:
             args += ["--config", str(config_path)]
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                        preexec_fn=die_with_parent)
+                                        env={**os.environ, **(env or {})}, preexec_fn=die_with_parent)
         try:
             self._wait_healthy()
         except BaseException:

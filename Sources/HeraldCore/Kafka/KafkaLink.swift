@@ -5,10 +5,11 @@ public protocol KafkaLink: AnyObject, Sendable {
                  completion: @escaping @Sendable (Result<(partition: Int32, offset: Int64), KafkaFailure>) -> Void)
 
     /// Reads `partition` of `topic` from offset `from` up to `until` (exclusive) on a catch-up reader,
-    /// handing each record to `visit` (false stops the read), then calls `completion`.
+    /// handing each record to `visit` (false stops the read), then gives `completion` the offset after the
+    /// last record read: `until` when the read got there, less when it stopped or the partition ended first.
     func read(topic: String, partition: Int32, from: Int64, until: Int64,
               visit: @escaping @Sendable (KafkaRecord) -> Bool,
-              completion: @escaping @Sendable (Result<Void, KafkaFailure>) -> Void)
+              completion: @escaping @Sendable (Result<Int64, KafkaFailure>) -> Void)
 }
 
 public enum KafkaFailure: Error, Sendable, Equatable {
@@ -16,6 +17,9 @@ public enum KafkaFailure: Error, Sendable, Equatable {
     case belowLogStart
     /// Every catch-up reader is busy and the queue is full.
     case busy
+    /// Further back than a catch-up may go: more records to read than `kafka.catch_up_max_scan`, or more
+    /// publications than a recovery may carry.
+    case tooFarBehind
     /// The broker refused or could not be reached; librdkafka's words.
     case kafka(String)
 }

@@ -19,7 +19,8 @@ public final class ClientSession {
     private var nextPositionCheckAt: Milliseconds = 0
 
     struct Subscription {
-        /// Its place in the loop's channel index; -1 while it waits to join its channel's stream.
+        /// Its place in the loop's channel index, or `awaitingJoin` / `notRegistered` while it joins its
+        /// channel's stream.
         var slot: Int
         var pushJoinLeave: Bool
         var presence: Bool
@@ -30,8 +31,26 @@ public final class ClientSession {
         var lastOffset: UInt64 = 0
         /// The epoch the subscriber was given, when its position is checked (`positioned`).
         var checkedEpoch: String?
+        /// The subscribe command's id, while its join waits for Kafka: a later subscribe to the same
+        /// channel must not take that answer.
+        var joinID: UInt32 = 0
 
         var joined: Bool { slot >= 0 }
+
+        /// Registered for the channel's publications; the task that puts it in the index is on its way.
+        static let awaitingJoin = -1
+        /// Not registered yet: its join is being decided, or waits for older publications from Kafka.
+        static let notRegistered = -2
+    }
+
+    /// Publications read from Kafka for a subscriber catching up from a position older than memory:
+    /// every publication of the channel after the client's offset up to `through`, oldest first.
+    struct CaughtUp {
+        var publications: [HistoryPublication] = []
+        var through: UInt64
+        var rounds = 0
+        /// Kafka could not serve it (log start passed, readers busy, broker down): not recovered.
+        var failed = false
     }
 
     private enum State { case awaitingConnect, connected, closed }
@@ -117,6 +136,7 @@ public final class ClientSession {
         switch command.method {
         case .subscribe(let request):
             let options = try subscribe(request)
+            subscriptions[request.channel]?.joinID = id
             if options.hasHistory {
                 try joinStream(id: id, request, options)
             } else {
@@ -197,7 +217,7 @@ public final class ClientSession {
         if !request.delta.isEmpty && !(request.delta == "fossil" && options.allowsFossilDelta) { throw .badRequest }
 
         subscriptions[channel] = Subscription(
-            slot: options.hasHistory ? -1 : loop.channelIndex.add(self, to: channel),
+            slot: options.hasHistory ? Subscription.notRegistered : loop.channelIndex.add(self, to: channel),
             pushJoinLeave: options.joinLeave && (request.joinLeave || options.forcePushJoinLeave),
             presence: options.presence,
             joinLeave: options.joinLeave,
@@ -212,37 +232,95 @@ public final class ClientSession {
     /// loop that puts the subscription in the index. Publications before the lock reach this loop before
     /// the task and are in the recovery or before the position; those after reach it after the task and
     /// are sent live: each exactly once.
-    private func joinStream(id: UInt32, _ request: ClientCommand.SubscribeRequest,
-                            _ options: NamespaceOptions) throws(ProtocolError) {
+    ///
+    /// A bridged channel's subscriber whose position is older than what memory covers first gets the
+    /// publications in between read from Kafka (`caughtUp`), off the loop, then joins again from there.
+    private func joinStream(id: UInt32, _ request: ClientCommand.SubscribeRequest, _ options: NamespaceOptions,
+                            caughtUp: CaughtUp? = nil) throws(ProtocolError) {
+        enum Outcome {
+            case joined
+            case catchUp(epoch: String, from: UInt64, until: UInt64)
+        }
         let channel = request.channel
         let recoveryEnabled = options.forceRecovery || request.recoverable
         let positioned = recoveryEnabled || options.forcePositioning || request.positioned
-        let recoveryRequest = Recovery.Request(
-            recover: request.recover, offset: request.offset, epoch: request.epoch,
+        var recoveryRequest = Recovery.Request(
+            recover: request.recover, offset: caughtUp?.through ?? request.offset, epoch: request.epoch,
             rejectUnrecovered: request.flag & ClientCommand.SubscribeRequest.rejectUnrecoveredFlag != 0)
+        let alreadyRead = caughtUp?.publications ?? []
         let entry = node.history.entry(channel)
         let limits = HistoryLimits(options)
-        let joined: Result<Recovery, ProtocolError> = entry.stream.withLock { stream in
+        /// Under the lock: from here the loop gets the channel's publications, after the join task.
+        func register(_ recovery: Recovery, top: UInt64) -> Outcome {
+            node.channels.added(channel: channel, loop: loop.index)
+            loop.inbox.post(.run(LoopTask { [weak self] in
+                self?.joined(channel, id: id, recovery, top: top, recoverable: recoveryEnabled, positioned: positioned)
+            }))
+            return .joined
+        }
+        let outcome: Result<Outcome, ProtocolError> = entry.stream.withLock { stream in
             node.bridge?.bind(channel, &stream)
             stream.trim(now: WallClock.nowMilliseconds(), limits: limits)
+            if caughtUp?.failed == true {
+                if recoveryRequest.rejectUnrecovered { return .failure(.unrecoverablePosition) }
+                return .success(register(Recovery(position: stream.position, publications: [], recovered: false,
+                                                  wasRecovering: true), top: stream.top))
+            }
+            if recoveryEnabled, options.forceRecoveryMode == .stream, (caughtUp?.rounds ?? 0) < 3,
+               let range = node.bridge?.catchUpRange(stream, request: recoveryRequest) {
+                return .success(.catchUp(epoch: stream.epoch, from: range.from, until: range.until))
+            }
             do throws(ProtocolError) {
-                let recovery = try Recovery.join(
+                var recovery = try Recovery.join(
                     stream, mode: options.forceRecoveryMode, enabled: recoveryEnabled, request: recoveryRequest,
-                    maxPublications: settings.recoveryMaxPublicationLimit, maxBytes: settings.queueMaxSize / 2)
-                node.channels.added(channel: channel, loop: loop.index)
-                let top = stream.top
-                loop.inbox.post(.run(LoopTask { [weak self] in
-                    self?.joined(channel, id: id, recovery, top: top, recoverable: recoveryEnabled,
-                                 positioned: positioned)
-                }))
-                return .success(recovery)
+                    maxPublications: settings.recoveryMaxPublicationLimit - alreadyRead.count,
+                    maxBytes: settings.queueMaxSize / 2 - alreadyRead.reduce(0) { $0 + $1.replyBytes })
+                if let caughtUp, recovery.recovered {
+                    recovery.publications = caughtUp.publications + recovery.publications
+                    recovery.position.offset = request.offset
+                }
+                return .success(register(recovery, top: stream.top))
             } catch {
                 return .failure(error)
             }
         }
-        if case .failure(let error) = joined {
+        switch outcome {
+        case .success(.joined):
+            subscriptions[channel]?.slot = Subscription.awaitingJoin
+        case .success(.catchUp(let epoch, let from, let until)):
+            var next = caughtUp ?? CaughtUp(through: request.offset)
+            next.rounds += 1
+            let done = LoopCallback(inbox: loop.inbox) {
+                [weak self] (read: Result<(publications: [HistoryPublication], through: UInt64), KafkaFailure>) in
+                switch read {
+                case .success(let (publications, through)):
+                    next.publications += publications
+                    next.through = through
+                case .failure:
+                    next.failed = true
+                }
+                self?.continueJoin(id: id, request, options, next)
+            }
+            node.bridge!.catchUp(channel: channel, epoch: epoch, from: from, until: until,
+                                 maxPublications: settings.recoveryMaxPublicationLimit - alreadyRead.count,
+                                 maxBytes: settings.queueMaxSize / 2) { done($0) }
+        case .failure(let error):
             unsubscribe(from: channel)
             throw error
+        }
+    }
+
+    /// Back on the loop after a read from Kafka: joins from where the read ended, unless the client left.
+    private func continueJoin(id: UInt32, _ request: ClientCommand.SubscribeRequest, _ options: NamespaceOptions,
+                              _ caughtUp: CaughtUp) {
+        guard state == .connected, let subscription = subscriptions[request.channel],
+              subscription.slot == Subscription.notRegistered, subscription.joinID == id else { return }
+        do throws(ProtocolError) {
+            try joinStream(id: id, request, options, caughtUp: caughtUp)
+        } catch {
+            var reply = JSONWriter(capacity: 64)
+            ReplyEncoder.error(id: id, error, into: &reply)
+            output.send(Frame(text: reply.bytes))
         }
     }
 
@@ -334,8 +412,7 @@ public final class ClientSession {
         if subscription.joined {
             loop.channelIndex.remove(slot: subscription.slot, from: channel, delta: subscription.delta)
         }
-        // A subscription still joining its stream is registered already (see `joinStream`).
-        node.channels.removed(channel: channel, loop: loop.index)
+        if subscription.slot != Subscription.notRegistered { node.channels.removed(channel: channel, loop: loop.index) }
         if subscription.presence { node.presence.remove(client: clientID, from: channel) }
         if subscription.joinLeave {
             var push = JSONWriter()
