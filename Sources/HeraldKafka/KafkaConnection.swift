@@ -1,4 +1,5 @@
 import HeraldCore
+import Logging
 import Synchronization
 
 /// Herald's connection to Kafka for its bridges: the tail, the producer and the catch-up readers, each on
@@ -10,8 +11,9 @@ public final class KafkaConnection: KafkaLink {
     private let threads = Mutex<[ServiceThread]>([])
 
     /// Creates the librdkafka clients; fails on a property librdkafka refuses. Brokers need not be up.
-    public init(bridge: KafkaBridge, settings: HeraldConfig.Kafka) throws {
-        tail = try KafkaTail(settings: settings, topics: bridge.topics, sink: bridge)
+    public init(bridge: KafkaBridge, settings: HeraldConfig.Kafka, logger: Logger) throws {
+        KafkaLog.route(to: logger)
+        tail = try KafkaTail(settings: settings, topics: bridge.topics, sink: bridge, logger: logger)
         producer = try KafkaProducer(settings: settings)
         readers = try CatchUpReaders(settings: settings)
         bridge.attach(self)

@@ -1,6 +1,7 @@
 import CRdKafka
 import Glibc
 import HeraldCore
+import Logging
 import Synchronization
 
 /// The bridges' consumer: one thread that assigns itself every partition of the bridged topics (no
@@ -9,14 +10,16 @@ import Synchronization
 /// partitions added to a topic or topics created after Herald started.
 final class KafkaTail: Sendable {
     private let sink: KafkaTailSink
+    private let logger: Logger
     private let topics: [(name: String, start: BridgeStart)]
     /// The consumer handle; used only on the tail's thread after `init`.
     nonisolated(unsafe) private let handle: OpaquePointer
     private let stopping = Atomic<Bool>(false)
 
-    init(settings: HeraldConfig.Kafka, topics: [(name: String, start: BridgeStart)], sink: KafkaTailSink)
-        throws(RdKafkaHandle.Problem) {
+    init(settings: HeraldConfig.Kafka, topics: [(name: String, start: BridgeStart)], sink: KafkaTailSink,
+         logger: Logger) throws(RdKafkaHandle.Problem) {
         self.sink = sink
+        self.logger = logger
         self.topics = topics
         handle = try RdKafkaHandle.make(
             RD_KAFKA_CONSUMER,
@@ -38,11 +41,12 @@ final class KafkaTail: Sendable {
         var assigned: [String: Int32] = [:]
         var nextCheck = ContinuousClock.now
         var nextWatermarks = ContinuousClock.now
+        var healthy = false
         while !stopping.load(ordering: .acquiring) {
             let now = ContinuousClock.now
             if now >= nextCheck {
-                let healthy = checkMetadata(&assigned)
-                nextCheck = now + .seconds(healthy ? 5 : 1)
+                healthy = checkMetadata(&assigned, reconnected: !healthy)
+                nextCheck = now + .seconds(healthy ? 2 : 1)
             }
             if now >= nextWatermarks {
                 reportWatermarks(assigned)
@@ -55,6 +59,7 @@ final class KafkaTail: Sendable {
                 sink.receive(RdKafkaHandle.record(message))
             } else if error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
                 sink.connection(ok: false, detail: RdKafkaHandle.describe(error))
+                healthy = false
                 nextCheck = ContinuousClock.now + .seconds(1)
             }
         }
@@ -63,8 +68,9 @@ final class KafkaTail: Sendable {
     }
 
     /// Fetches each topic's metadata; assigns partitions not assigned yet, at the offset the bridge resumes
-    /// from or the bridge's `start`. Returns whether every topic was found.
-    private func checkMetadata(_ assigned: inout [String: Int32]) -> Bool {
+    /// from or the bridge's `start`; after a time out of reach (`reconnected`), rewinds partitions that
+    /// started over, before saying the bridge is connected. Returns whether every topic was found.
+    private func checkMetadata(_ assigned: inout [String: Int32], reconnected: Bool) -> Bool {
         for (topic, start) in topics {
             let count: Int32
             switch partitionCount(topic) {
@@ -100,6 +106,7 @@ final class KafkaTail: Sendable {
             }
             assigned[topic] = count
         }
+        if reconnected { rewindStartedOverPartitions(assigned) }
         sink.connection(ok: true, detail: "connected")
         return true
     }
@@ -121,6 +128,30 @@ final class KafkaTail: Sendable {
             return .failure(.init(description: "topic \(topic): \(RdKafkaHandle.describe(found.err))"))
         }
         return .success(found.partition_cnt)
+    }
+
+    /// After the brokers were out of reach: a partition whose log now ends before the tail's position
+    /// started over (topic recreated, data lost). The tail goes back to its start, where the bridge sees
+    /// offsets it delivered before and gives the partition a new epoch (`KafkaBridge.receive`). Without
+    /// this, a new log that already grew past nothing but not past the old position would be skipped.
+    private func rewindStartedOverPartitions(_ assigned: [String: Int32]) {
+        for (topic, count) in assigned {
+            for partition in 0..<count {
+                guard let position = sink.resumeOffset(topic: topic, partition: partition) else { continue }
+                var low: Int64 = 0, high: Int64 = 0
+                let error = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, 5000)
+                logger.debug("kafka: \(topic)[\(partition)] after reconnecting: \(RdKafkaHandle.describe(error)), offsets \(low)..<\(high), tail at \(position)")
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR, high < position else { continue }
+                logger.warning("kafka: \(topic)[\(partition)] now ends at \(high), before the tail's position \(position): reading it again from \(low)")
+                let list = rd_kafka_topic_partition_list_new(1)!
+                rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = low
+                if let error = rd_kafka_seek_partitions(handle, list, 5000) {
+                    logger.error("kafka: seek \(topic)[\(partition)] to \(low): \(String(cString: rd_kafka_error_string(error)))")
+                    rd_kafka_error_destroy(error)
+                }
+                rd_kafka_topic_partition_list_destroy(list)
+            }
+        }
     }
 
     /// End offsets as the last fetches saw them (cached by librdkafka: no broker round trip).

@@ -18,6 +18,7 @@ enum RdKafkaHandle {
             rd_kafka_conf_destroy(conf)
             throw Problem(description: "librdkafka property \(name): \(Self.text(error))")
         }
+        KafkaLog.install(on: conf)
         configure(conf)
         // On success the handle owns `conf`; on failure it is still ours.
         guard let handle = rd_kafka_new(type, conf, &error, error.count) else {

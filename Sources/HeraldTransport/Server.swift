@@ -85,14 +85,17 @@ public final class Server: @unchecked Sendable {
         node.durableWriter?.stop()
         durableWriterThread?.join()
         let logger = self.logger
+        let loopsStopped = Atomic<Bool>(false)
         _ = ServiceThread.start {
             // A loop that does not come back (a libwebsockets bug, see README "Known limits") must not keep
             // the process alive past the promised bound.
-            usleep(2_000_000)
+            for _ in 0..<200 where !loopsStopped.load(ordering: .acquiring) { usleep(10_000) }
+            guard !loopsStopped.load(ordering: .acquiring) else { return }
             logger.critical("an event loop did not stop within 2 s; exiting anyway")
             _exit(1)
         }
         for loop in loops { loop.stop() }
+        loopsStopped.store(true, ordering: .releasing)
         logger.info("stopped")
     }
 

@@ -22,7 +22,7 @@ struct Serve: ParsableCommand {
             let bridge = config.kafka.enabled ? try KafkaBridge(settings: config.kafka, logger: logger) : nil
             server = try Server(config: config, version: HeraldVersion.current, logger: logger,
                                 log: try Self.openDurableLog(config, logger: logger), bridge: bridge)
-            kafka = try bridge.map { try KafkaConnection(bridge: $0, settings: config.kafka) }
+            kafka = try bridge.map { try KafkaConnection(bridge: $0, settings: config.kafka, logger: logger) }
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)

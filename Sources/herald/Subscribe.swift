@@ -10,7 +10,10 @@ struct Subscribe: ParsableCommand {
     @Argument(help: "Channel to subscribe to.") var channel: String
     @Option(help: "Herald's WebSocket endpoint.") var url = "ws://127.0.0.1:8000/connection/websocket"
     @Option(help: "Connection token, when the server requires one.") var token = ""
-    @Option(help: "Start after this stream offset: the publications history still has after it, then live.")
+    @Option(help: """
+        Start after this stream offset: the publications history still has after it, then live. On a channel \
+        bridged from Kafka, offset N means from Kafka offset N on, read from Kafka where memory does not reach.
+        """)
     var since: UInt64?
 
     func run() throws {

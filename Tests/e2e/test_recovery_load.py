@@ -1,14 +1,13 @@
 """Recovery under load: a publisher at thousands of publications per second on one channel, 100 SDK
 subscribers (centrifuge-python, in four processes) that disconnect and reconnect with recovery at random
 moments. Each must end up with offsets exactly 1..N: no gap, no repeat."""
-import asyncio
 import multiprocessing
-import random
 import socket
 import tempfile
 import time
 from pathlib import Path
 
+from churning_subscribers import first_difference, subscriber_process
 from conftest import API_KEY
 from history_config import history_config, namespace
 
@@ -16,66 +15,6 @@ SUBSCRIBERS_PER_PROCESS = 25
 PROCESSES = 4
 RATE = 3000          # publications per second
 SECONDS = 3.0
-
-
-def subscriber_process(url, seed, ready, start, total, results):
-    """25 subscribers in one process; reports, per subscriber, its offsets and how many resubscribes recovered."""
-    from centrifuge import Client, SubscriptionEventHandler
-
-    class Offsets(SubscriptionEventHandler):
-        def __init__(self):
-            self.offsets = []
-            self.subscribes = 0
-            self.recovered = 0
-            self.reconnects = 0
-
-        async def on_subscribed(self, ctx):
-            self.subscribes += 1
-            self.recovered += bool(ctx.recovered)
-
-        async def on_publication(self, ctx):
-            self.offsets.append(ctx.pub.offset)
-
-    async def one(random_source):
-        client = Client(url, max_reconnect_delay=0.5)
-        offsets = Offsets()
-        subscription = client.new_subscription("load:1", offsets)
-        await client.connect()
-        await subscription.subscribe()
-        await subscription.ready(timeout=10)
-        return client, offsets
-
-    async def churn(client, offsets, random_source, until):
-        while time.monotonic() < until:
-            offsets.reconnects += 1
-            await asyncio.sleep(random_source.uniform(0.05, 0.4))
-            await client.disconnect()
-            await asyncio.sleep(random_source.uniform(0.02, 0.2))
-            await client.connect()
-
-    async def main():
-        random_source = random.Random(seed)
-        pairs = [await one(random_source) for _ in range(SUBSCRIBERS_PER_PROCESS)]
-        ready.release()
-        while not start.is_set():
-            await asyncio.sleep(0.01)
-        until = time.monotonic() + SECONDS
-        await asyncio.gather(*(churn(client, offsets, random.Random(random_source.random()), until)
-                               for client, offsets in pairs))
-        while total.value == 0:
-            await asyncio.sleep(0.05)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and any(
-                not offsets.offsets or offsets.offsets[-1] < total.value
-                for _, offsets in pairs):
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # resubscribes still under way finish
-        for client, _ in pairs:
-            await client.disconnect()
-        results.put([(offsets.offsets, offsets.subscribes, offsets.recovered, offsets.reconnects)
-                     for _, offsets in pairs])
-
-    asyncio.run(main())
 
 
 def publish_at_rate(port, rate, seconds):
@@ -120,9 +59,11 @@ def test_subscribers_reconnecting_under_load_get_every_offset_once(start_herald)
     context = multiprocessing.get_context("spawn")
     ready = context.Semaphore(0)
     start = context.Event()
-    total = context.Value("q", 0)
+    channels = ["load:1"] * SUBSCRIBERS_PER_PROCESS
+    last_offsets = context.Array("q", len(channels))
     results = context.Queue()
-    processes = [context.Process(target=subscriber_process, args=(server.ws_url, seed, ready, start, total, results))
+    processes = [context.Process(target=subscriber_process,
+                                 args=(server.ws_url, channels, seed, SECONDS, ready, start, last_offsets, results))
                  for seed in range(PROCESSES)]
     for process in processes:
         process.start()
@@ -130,23 +71,23 @@ def test_subscribers_reconnecting_under_load_get_every_offset_once(start_herald)
         for _ in processes:
             assert ready.acquire(timeout=60), "subscribers did not come up"
         start.set()
-        total.value = publish_at_rate(server.port, RATE, SECONDS)
+        n = publish_at_rate(server.port, RATE, SECONDS)
+        last_offsets[:] = [n] * len(channels)
         reports = [subscriber for _ in processes for subscriber in results.get(timeout=90)]
     finally:
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
-    n = total.value
     assert n >= RATE * SECONDS * 0.8, f"the publisher reached only {n} publications"
     assert len(reports) == PROCESSES * SUBSCRIBERS_PER_PROCESS
     expected = list(range(1, n + 1))
-    for index, (offsets, _, _, _) in enumerate(reports):
+    for index, (_, offsets, _, _, _) in enumerate(reports):
         assert offsets == expected, (f"subscriber {index}: {len(offsets)} of {n}, "
-                                     f"first wrong at {next(i for i, (a, b) in enumerate(zip(offsets + [None], expected)) if a != b)}")
-    reconnects = sum(reconnects for _, _, _, reconnects in reports)
+                                     f"first wrong at {first_difference(offsets, expected)}")
+    reconnects = sum(reconnects for *_, reconnects in reports)
     assert reconnects >= 2 * len(reports), f"only {reconnects} reconnects"
     # A reconnect that comes before the previous resubscribe finished makes no subscribe of its own.
-    assert all(subscribes >= 2 for _, subscribes, _, _ in reports), "every subscriber resubscribed"
-    assert [recovered for _, _, recovered, _ in reports] == [subscribes - 1 for _, subscribes, _, _ in reports], \
+    assert all(subscribes >= 2 for _, _, subscribes, _, _ in reports), "every subscriber resubscribed"
+    assert [recovered for _, _, _, recovered, _ in reports] == [subscribes - 1 for _, _, subscribes, _, _ in reports], \
         "every resubscribe recovered"

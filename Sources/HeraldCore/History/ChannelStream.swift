@@ -13,6 +13,11 @@ struct ChannelStream {
     private var items: ContiguousArray<HistoryPublication> = []
     private var head = 0
     private(set) var byteCount = 0
+    /// Offsets subscribers catching up from Kafka will join at: trimming keeps publications from the lowest
+    /// one on, up to `pinSlack` publications beyond the bounds, so that the window does not move past them
+    /// while they read (it would, whenever the window spans less time than a read from Kafka takes).
+    private var pins: [UInt64] = []
+    private var pinSlack = 0
 
     init(epoch: String = StreamPosition.newEpoch(), top: UInt64 = 0, publications: [HistoryPublication] = []) {
         self.init(epoch: epoch, top: top, coveredFrom: publications.first?.offset ?? top + 1, publications: publications)
@@ -40,15 +45,32 @@ struct ChannelStream {
         trim(now: publication.time, limits: limits)
     }
 
-    /// Drops what is over the count, byte or age bound.
+    /// Drops what is over the count, byte or age bound, except what a pin holds.
     mutating func trim(now: Int64, limits: HistoryLimits) {
         let floor = limits.keepLatest ? 1 : 0
         while count > max(limits.size, floor) || (limits.maxBytes > 0 && byteCount > limits.maxBytes && count > floor) {
+            if isPinned(limits) { break }
             dropFirst()
         }
-        while count > floor, items[head].time <= now - limits.ttlMilliseconds {
+        while count > floor, items[head].time <= now - limits.ttlMilliseconds, !isPinned(limits) {
             dropFirst()
         }
+    }
+
+    private func isPinned(_ limits: HistoryLimits) -> Bool {
+        guard let lowest = pins.min() else { return false }
+        return items[head].offset >= lowest && count <= limits.size + pinSlack
+    }
+
+    /// Holds publications from `offset` on (at most `slack` beyond the bounds) until `unpin(offset)`.
+    mutating func pin(_ offset: UInt64, slack: Int) {
+        pins.append(offset)
+        pinSlack = max(pinSlack, slack)
+    }
+
+    mutating func unpin(_ offset: UInt64) {
+        if let index = pins.firstIndex(of: offset) { pins.remove(at: index) }
+        if pins.isEmpty { pinSlack = 0 }
     }
 
     private mutating func dropFirst() {

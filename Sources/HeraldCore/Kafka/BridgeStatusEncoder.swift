@@ -1,5 +1,6 @@
 extension KafkaBridge.Status {
-    /// `{"status":"ok"|"degraded","detail":…,"records":N,"skipped":{kind:N},"partitions":[…]}`, as
+    /// `{"status":"ok"|"degraded","detail":…,"records":N,"skipped":{kind:N},"catch_ups":N,
+    /// "catch_ups_failed":N,"partitions":[…]}`, as
     /// `/health` and `/api/info` show it; `lag` is -1 until the broker told the partition's end.
     func write(into out: inout JSONWriter) {
         out.appendRaw("{\"status\":")
@@ -15,7 +16,11 @@ extension KafkaBridge.Status {
             out.appendRaw(":")
             out.appendInt(count)
         }
-        out.appendRaw("},\"partitions\":[")
+        out.appendRaw("},\"catch_ups\":")
+        out.appendInt(catchUps)
+        out.appendRaw(",\"catch_ups_failed\":")
+        out.appendInt(catchUpsFailed)
+        out.appendRaw(",\"partitions\":[")
         for (index, partition) in partitions.enumerated() {
             if index > 0 { out.appendRaw(",") }
             out.appendRaw("{\"topic\":")

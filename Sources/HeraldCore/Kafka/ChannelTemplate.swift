@@ -106,7 +106,9 @@ struct ChannelTemplate: Sendable, Equatable {
             guard !value.isEmpty else { return nil }
             switch part {
             case .partition:
-                guard let number = Int32(value), number >= 0, partition == nil || partition == number else { return nil }
+                // Only the form the template writes ("1", not "01" or "+1") maps back to the same channel.
+                guard let number = Int32(value), number >= 0, String(number) == value,
+                      partition == nil || partition == number else { return nil }
                 partition = number
             case .key:
                 guard key == nil || key! == Array(value.utf8) else { return nil }

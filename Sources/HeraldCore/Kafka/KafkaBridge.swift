@@ -32,6 +32,8 @@ public final class KafkaBridge: KafkaTailSink {
         var detail = "connecting"
         var problems: [RecordProblem: Int] = [:]
         var records = 0
+        var catchUps = 0
+        var catchUpsFailed = 0
     }
 
     let routes: [Route]
@@ -85,21 +87,6 @@ public final class KafkaBridge: KafkaTailSink {
         }
     }
 
-    public func restarted(topic: String, partition: Int32, at offset: Int64) {
-        let generation = state.withLock { state -> Int in
-            let key = PartitionKey(topic: topic, partition: partition)
-            guard var partitionState = state.partitions[key] else { return 0 }
-            partitionState.generation += 1
-            partitionState.epoch = StreamPosition.kafkaEpoch(topic: topic, partition: partition,
-                                                             generation: partitionState.generation)
-            partitionState.coveredFrom = offset
-            partitionState.lastDelivered = offset - 1
-            state.partitions[key] = partitionState
-            return partitionState.generation
-        }
-        logger.warning("kafka: \(topic)[\(partition)] started over at offset \(offset): new epoch (generation \(generation))")
-    }
-
     public func highWatermark(topic: String, partition: Int32, _ offset: Int64) {
         state.withLock { $0.partitions[PartitionKey(topic: topic, partition: partition)]?.highWatermark = offset }
     }
@@ -115,15 +102,28 @@ public final class KafkaBridge: KafkaTailSink {
     }
 
     /// Publishes one tailed record to its channel. Called on the tail's thread, in offset order per
-    /// partition; a record at or below the last one delivered (a refetch after a reconnect) is dropped.
+    /// partition. Kafka never gives an offset twice, and librdkafka never hands a record over twice, so a
+    /// record at or below the last one delivered means the partition's log started over (the topic was
+    /// recreated, or the broker lost data and the tail reset to its start): the partition gets a new
+    /// epoch, and positions from before are refused rather than misread.
     public func receive(_ record: KafkaRecord) {
         guard let route = routesByTopic[record.topic] else { return }
         let key = PartitionKey(topic: record.topic, partition: record.partition)
-        let partition = state.withLock { state -> PartitionState? in
-            guard let partition = state.partitions[key], record.offset > partition.lastDelivered else { return nil }
-            return partition
+        let (found, startedOver) = state.withLock { state -> (PartitionState?, Bool) in
+            guard var partition = state.partitions[key] else { return (nil, false) }
+            guard record.offset <= partition.lastDelivered else { return (partition, false) }
+            partition.generation += 1
+            partition.epoch = StreamPosition.kafkaEpoch(topic: key.topic, partition: key.partition,
+                                                        generation: partition.generation)
+            partition.coveredFrom = record.offset
+            partition.lastDelivered = record.offset - 1
+            state.partitions[key] = partition
+            return (partition, true)
         }
-        guard let partition else { return }
+        guard let partition = found else { return }
+        if startedOver {
+            logger.warning("kafka: \(key.topic)[\(key.partition)] started over at offset \(record.offset): new epoch \(partition.epoch)")
+        }
         // Recorded after delivery: a subscriber binding to the partition meanwhile sees the channel's
         // records either delivered or still to come, never skipped (see `bind`).
         defer {
@@ -246,7 +246,10 @@ public final class KafkaBridge: KafkaTailSink {
                  completion: @escaping @Sendable (Result<(publications: [HistoryPublication], through: UInt64), KafkaFailure>) -> Void) {
         guard let key = partition(ofEpoch: epoch), let route = routesByTopic[key.topic],
               let link = linkBox.withLock({ $0 }) else { return completion(.failure(.kafka("no such partition"))) }
-        guard until - from <= UInt64(settings.catchUpMaxScan) else { return completion(.failure(.tooFarBehind)) }
+        guard until - from <= UInt64(settings.catchUpMaxScan) else {
+            state.withLock { $0.catchUpsFailed += 1 }
+            return completion(.failure(.tooFarBehind))
+        }
         let collected = Mutex<(publications: [HistoryPublication], bytes: Int, overflow: Bool)>(([], 0, false))
         let now = WallClock.nowMilliseconds()
         link.read(topic: key.topic, partition: key.partition, from: Int64(from) - 1, until: Int64(until) - 1,
@@ -261,10 +264,13 @@ public final class KafkaBridge: KafkaTailSink {
                           return !collected.overflow
                       }
                   },
-                  completion: { [logger] outcome in
+                  completion: { [weak self, logger] outcome in
                       let (publications, _, overflow) = collected.withLock { $0 }
                       if case .failure(let failure) = outcome {
                           logger.debug("kafka: catch-up of \(channel) from \(key.topic)[\(key.partition)]@\(from - 1) failed: \(failure)")
+                      }
+                      self?.state.withLock { state in
+                          if case .success = outcome, !overflow { state.catchUps += 1 } else { state.catchUpsFailed += 1 }
                       }
                       switch outcome {
                       case .success where overflow: completion(.failure(.tooFarBehind))
@@ -292,6 +298,9 @@ public final class KafkaBridge: KafkaTailSink {
         public let detail: String
         public let records: Int
         public let skipped: [String: Int]
+        /// Subscribers caught up from Kafka, and catch-ups that could not be served (not recovered).
+        public let catchUps: Int
+        public let catchUpsFailed: Int
         public let partitions: [Partition]
     }
 
@@ -305,7 +314,7 @@ public final class KafkaBridge: KafkaTailSink {
                 }
             let skipped = Dictionary(uniqueKeysWithValues: state.problems.map { ("\($0.key)", $0.value) })
             return Status(connected: state.connected, detail: state.detail, records: state.records, skipped: skipped,
-                          partitions: partitions)
+                          catchUps: state.catchUps, catchUpsFailed: state.catchUpsFailed, partitions: partitions)
         }
     }
 }

@@ -31,9 +31,6 @@ public protocol KafkaTailSink: AnyObject, Sendable {
     /// The tail starts `partition` at offset `from` (resolved: never "latest" or "earliest").
     func started(topic: String, partition: Int32, from: Int64)
     func receive(_ record: KafkaRecord)
-    /// The partition's log was reset below the tail's position (the topic was recreated, or the broker
-    /// lost data): its offsets start over, so positions in it from before are void.
-    func restarted(topic: String, partition: Int32, at offset: Int64)
     /// Latest end offset known for the partition, for lag.
     func highWatermark(topic: String, partition: Int32, _ offset: Int64)
     /// Whether the tail reaches the brokers, with librdkafka's reason when not.

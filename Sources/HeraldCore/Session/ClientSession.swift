@@ -51,6 +51,8 @@ public final class ClientSession {
         var rounds = 0
         /// Kafka could not serve it (log start passed, readers busy, broker down): not recovered.
         var failed = false
+        /// The offset the stream is pinned at for this read; the next join under the channel's lock lets go.
+        var pinned: UInt64 = 0
     }
 
     private enum State { case awaitingConnect, connected, closed }
@@ -259,6 +261,8 @@ public final class ClientSession {
             return .joined
         }
         let outcome: Result<Outcome, ProtocolError> = entry.stream.withLock { stream in
+            // The previous read's pin holds the window while this join is computed, and no longer.
+            defer { if let caughtUp { stream.unpin(caughtUp.pinned) } }
             node.bridge?.bind(channel, &stream)
             stream.trim(now: WallClock.nowMilliseconds(), limits: limits)
             if caughtUp?.failed == true {
@@ -268,6 +272,7 @@ public final class ClientSession {
             }
             if recoveryEnabled, options.forceRecoveryMode == .stream, (caughtUp?.rounds ?? 0) < 3,
                let range = node.bridge?.catchUpRange(stream, request: recoveryRequest) {
+                stream.pin(range.until, slack: settings.recoveryMaxPublicationLimit)
                 return .success(.catchUp(epoch: stream.epoch, from: range.from, until: range.until))
             }
             do throws(ProtocolError) {
@@ -290,6 +295,7 @@ public final class ClientSession {
         case .success(.catchUp(let epoch, let from, let until)):
             var next = caughtUp ?? CaughtUp(through: request.offset)
             next.rounds += 1
+            next.pinned = until
             let done = LoopCallback(inbox: loop.inbox) {
                 [weak self] (read: Result<(publications: [HistoryPublication], through: UInt64), KafkaFailure>) in
                 switch read {
@@ -299,7 +305,11 @@ public final class ClientSession {
                 case .failure:
                     next.failed = true
                 }
-                self?.continueJoin(id: id, request, options, next)
+                // A client gone meanwhile must not leave a pin behind.
+                guard let self, self.continueJoin(id: id, request, options, next) else {
+                    entry.stream.withLock { $0.unpin(until) }
+                    return
+                }
             }
             node.bridge!.catchUp(channel: channel, epoch: epoch, from: from, until: until,
                                  maxPublications: settings.recoveryMaxPublicationLimit - alreadyRead.count,
@@ -310,11 +320,12 @@ public final class ClientSession {
         }
     }
 
-    /// Back on the loop after a read from Kafka: joins from where the read ended, unless the client left.
+    /// Back on the loop after a read from Kafka: joins from where the read ended (letting go of the pin),
+    /// unless the client left; false then.
     private func continueJoin(id: UInt32, _ request: ClientCommand.SubscribeRequest, _ options: NamespaceOptions,
-                              _ caughtUp: CaughtUp) {
+                              _ caughtUp: CaughtUp) -> Bool {
         guard state == .connected, let subscription = subscriptions[request.channel],
-              subscription.slot == Subscription.notRegistered, subscription.joinID == id else { return }
+              subscription.slot == Subscription.notRegistered, subscription.joinID == id else { return false }
         do throws(ProtocolError) {
             try joinStream(id: id, request, options, caughtUp: caughtUp)
         } catch {
@@ -322,6 +333,7 @@ public final class ClientSession {
             ReplyEncoder.error(id: id, error, into: &reply)
             output.send(Frame(text: reply.bytes))
         }
+        return true
     }
 
     /// The loop reached the point where `channel`'s stream was when this subscriber joined: from here on it
