@@ -260,3 +260,47 @@ def test_broker_killed_and_restarted(start_herald, tmp_path):
         asyncio.run(scenario())
     finally:
         broker.stop()
+
+
+def test_positions_kafka_cannot_serve_are_not_recovered(start_herald, tmp_path):
+    """A position further back than `kafka.catch_up_max_scan`, or one to read while the broker is gone, is
+    answered `recovered: false` with the current position (error 112 when the SDK sets its reject flag), and
+    the subscriber is live from there: it gets the next record."""
+    broker = Broker()
+    try:
+        broker.create_topic("orders", partitions=1)
+        broker.produce("orders", [("k1", json.dumps({"n": n})) for n in range(200)])
+        server = start_herald(orders_config(broker, history_size=10, catch_up_max_scan=50), env=KAFKA_ENV)
+        wait_for(lambda: bridge_state(server)["status"] == "ok", message="the bridge to connect")
+        epoch = bridge_state(server)["partitions"][0]["epoch"]
+
+        async def scenario():
+            socket, result = await raw_subscribe(server.ws_url, "orders:k1", offset=0, epoch=epoch)
+            assert result.get("recovered") is not True and result["was_recovering"] is True, result
+            assert result["offset"] == 200 and "publications" not in result, result
+            broker.produce("orders", [("k1", json.dumps({"n": 200}))])
+            assert await pushes(socket, 1) == [(201, {"n": 200})]
+            await socket.close()
+            # Within the scan bound: recovered from Kafka.
+            socket, result = await raw_subscribe(server.ws_url, "orders:k1", offset=170, epoch=epoch)
+            assert result.get("recovered") is True and [p["offset"] for p in result["publications"]] == list(range(171, 202))
+            await socket.close()
+            socket = await websockets.connect(server.ws_url)
+            await socket.send(json.dumps({"id": 1, "connect": {}}))
+            await socket.recv()
+            await socket.send(json.dumps({"id": 2, "subscribe": {"channel": "orders:k1", "recover": True, "offset": 0,
+                                                                 "epoch": epoch, "flag": 2}}))
+            assert json.loads(await socket.recv()) == {"id": 2, "error": {"code": 112, "message": "unrecoverable position"}}
+            await socket.close()
+            # Kafka gone: the read fails, the subscriber is answered (not left waiting) and live.
+            broker.stop(signal.SIGKILL)
+            started = time.monotonic()
+            socket, result = await raw_subscribe(server.ws_url, "orders:k1", offset=170, epoch=epoch)
+            assert result.get("recovered") is not True and result["offset"] == 201, result
+            assert time.monotonic() - started < 15
+            await socket.close()
+            assert bridge_state(server)["catch_ups_failed"] >= 3
+
+        asyncio.run(scenario())
+    finally:
+        broker.stop()
