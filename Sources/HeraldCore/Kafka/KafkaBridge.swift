@@ -25,7 +25,7 @@ public final class KafkaBridge: KafkaTailSink {
         var highWatermark: Int64 = -1
     }
 
-    private struct State {
+    struct State {
         var partitions: [PartitionKey: PartitionState] = [:]
         var partitionCounts: [String: Int32] = [:]
         var connected = false
@@ -37,11 +37,12 @@ public final class KafkaBridge: KafkaTailSink {
     }
 
     let routes: [Route]
-    private let routesByTopic: [String: Route]
+    let routesByTopic: [String: Route]
     let settings: HeraldConfig.Kafka
-    private let logger: Logger
-    private let state = Mutex(State())
+    let logger: Logger
+    let state = Mutex(State())
     private let linkBox = Mutex<KafkaLink?>(nil)
+    var link: KafkaLink? { linkBox.withLock { $0 } }
     /// Set once by `Node.init`; the node outlives the bridge's threads.
     nonisolated(unsafe) unowned(unsafe) var node: Node!
 
@@ -141,7 +142,7 @@ public final class KafkaBridge: KafkaTailSink {
         }
     }
 
-    private func publication(of record: KafkaRecord, _ route: Route)
+    func publication(of record: KafkaRecord, _ route: Route)
         -> Result<(String, NamespaceOptions, [UInt8]), RecordProblem> {
         let channel: String
         switch route.template.channel(for: record) {
@@ -163,7 +164,7 @@ public final class KafkaBridge: KafkaTailSink {
         if first {
             logger.warning("kafka: skipping \(record.topic)[\(record.partition)]@\(record.offset): \(problem.rawValue) (logged once, counted in /api/info)")
         }
-        guard !settings.deadLetterTopic.isEmpty, let link = linkBox.withLock({ $0 }) else { return }
+        guard !settings.deadLetterTopic.isEmpty, let link else { return }
         let copy = OutgoingRecord(
             topic: settings.deadLetterTopic, partition: nil, key: record.key,
             headers: record.headers + [("herald-error", Array(problem.rawValue.utf8)),
@@ -174,147 +175,6 @@ public final class KafkaBridge: KafkaTailSink {
             if case .failure(let failure) = outcome {
                 logger.error("kafka: dead-letter copy of \(record.topic)[\(record.partition)]@\(record.offset) failed: \(failure)")
             }
-        }
-    }
-
-    // MARK: Channels
-
-    /// With `channel`'s stream locked: an empty stream of a channel that names its partition (by `{key}`,
-    /// through the murmur2 partitioner, or by `{partition}`) takes that partition's epoch before any record
-    /// of it arrives, at the tail's current offset, so that its first subscribers can recover.
-    func bind(_ channel: String, _ stream: inout ChannelStream) {
-        guard let route = route(for: channel), let fields = route.template.fields(of: channel) else { return }
-        let topic = route.config.topic
-        state.withLock { state in
-            guard let count = state.partitionCounts[topic], count > 0 else { return }
-            let partition = fields.partition ?? fields.key.map { Murmur2.partition(key: $0, partitions: count) }
-            guard let partition, let partitionState = state.partitions[PartitionKey(topic: topic, partition: partition)],
-                  stream.epoch != partitionState.epoch else { return }
-            // No record of this channel up to `lastDelivered` was delivered, or the stream would be bound.
-            stream.rebind(epoch: partitionState.epoch, top: UInt64(partitionState.lastDelivered + 1),
-                          coveredFrom: UInt64(partitionState.coveredFrom) + 1)
-        }
-    }
-
-    /// Produces a publish into a bridged channel as a record that maps back to it; `completion` gets the
-    /// position once Kafka acknowledged it. Subscribers get it from the tail, like any record.
-    func publish(channel: String, data: [UInt8], route: Route, completion: @escaping PublishCompletion)
-        throws(ProtocolError) -> PublishAck {
-        guard let link = linkBox.withLock({ $0 }) else { throw .notAvailable }
-        guard let value = route.config.data.recordValue(data), let fields = route.template.fields(of: channel) else {
-            throw .badRequest
-        }
-        let topic = route.config.topic
-        link.produce(OutgoingRecord(topic: topic, partition: fields.partition, key: fields.key,
-                                    headers: fields.headers, value: value)) { [weak self] outcome in
-            switch outcome {
-            case .success(let (partition, offset)):
-                let epoch = self?.epoch(topic: topic, partition: partition)
-                    ?? StreamPosition.kafkaEpoch(topic: topic, partition: partition, generation: 0)
-                completion(.success(StreamPosition(offset: UInt64(offset) + 1, epoch: epoch)))
-            case .failure(let failure):
-                completion(.failure(ProtocolError(code: ProtocolError.internalError.code, message: "kafka: \(failure)")))
-            }
-        }
-        return .pending
-    }
-
-    private func epoch(topic: String, partition: Int32) -> String? {
-        state.withLock { $0.partitions[PartitionKey(topic: topic, partition: partition)]?.epoch }
-    }
-
-    // MARK: Catch-up
-
-    /// With the stream locked: the channel offsets `from..<until` a recovering subscriber needs read from
-    /// Kafka, because memory covers the channel only from `until` on; nil when memory is enough or the
-    /// position cannot be recovered at all (another epoch, past the top: `Recovery.join` answers those).
-    func catchUpRange(_ stream: ChannelStream, request: Recovery.Request) -> (from: UInt64, until: UInt64)? {
-        guard request.recover, request.epoch.isEmpty || request.epoch == stream.epoch,
-              request.offset <= stream.top, request.offset + 1 < stream.coveredFrom,
-              partition(ofEpoch: stream.epoch) != nil else { return nil }
-        return (request.offset + 1, stream.coveredFrom)
-    }
-
-    private func partition(ofEpoch epoch: String) -> PartitionKey? {
-        state.withLock { state in state.partitions.first { $0.value.epoch == epoch }?.key }
-    }
-
-    /// Reads the publications of `channel` at channel offsets `from..<until` from Kafka on a catch-up
-    /// reader; `completion` gets them oldest first with the channel offset the read covers through (short
-    /// of `until - 1` if the partition ended first), or why not (then the subscriber is not recovered).
-    func catchUp(channel: String, epoch: String, from: UInt64, until: UInt64, maxPublications: Int, maxBytes: Int,
-                 completion: @escaping @Sendable (Result<(publications: [HistoryPublication], through: UInt64), KafkaFailure>) -> Void) {
-        guard let key = partition(ofEpoch: epoch), let route = routesByTopic[key.topic],
-              let link = linkBox.withLock({ $0 }) else { return completion(.failure(.kafka("no such partition"))) }
-        guard until - from <= UInt64(settings.catchUpMaxScan) else {
-            state.withLock { $0.catchUpsFailed += 1 }
-            return completion(.failure(.tooFarBehind))
-        }
-        let collected = Mutex<(publications: [HistoryPublication], bytes: Int, overflow: Bool)>(([], 0, false))
-        let now = WallClock.nowMilliseconds()
-        link.read(topic: key.topic, partition: key.partition, from: Int64(from) - 1, until: Int64(until) - 1,
-                  visit: { [weak self] record in
-                      guard let self, case .success(let (name, _, data)) = self.publication(of: record, route),
-                            name == channel else { return true }
-                      return collected.withLock { collected in
-                          let publication = HistoryPublication(offset: UInt64(record.offset) + 1, time: now, data: data, info: nil)
-                          collected.publications.append(publication)
-                          collected.bytes += publication.replyBytes
-                          collected.overflow = collected.publications.count > maxPublications || collected.bytes > maxBytes
-                          return !collected.overflow
-                      }
-                  },
-                  completion: { [weak self, logger] outcome in
-                      let (publications, _, overflow) = collected.withLock { $0 }
-                      if case .failure(let failure) = outcome {
-                          logger.debug("kafka: catch-up of \(channel) from \(key.topic)[\(key.partition)]@\(from - 1) failed: \(failure)")
-                      }
-                      self?.state.withLock { state in
-                          if case .success = outcome, !overflow { state.catchUps += 1 } else { state.catchUpsFailed += 1 }
-                      }
-                      switch outcome {
-                      case .success where overflow: completion(.failure(.tooFarBehind))
-                      // Kafka offset `next` is channel offset `next + 1`: covered through `next`.
-                      case .success(let next): completion(.success((publications, UInt64(next))))
-                      case .failure(let failure): completion(.failure(failure))
-                      }
-                  })
-    }
-
-    // MARK: Status
-
-    public struct Status: Sendable {
-        public struct Partition: Sendable {
-            public let topic: String
-            public let partition: Int32
-            public let epoch: String
-            /// The next offset the tail will deliver.
-            public let position: Int64
-            /// Records in Kafka the tail has not delivered yet; -1 until the broker told the end offset.
-            public let lag: Int64
-        }
-
-        public let connected: Bool
-        public let detail: String
-        public let records: Int
-        public let skipped: [String: Int]
-        /// Subscribers caught up from Kafka, and catch-ups that could not be served (not recovered).
-        public let catchUps: Int
-        public let catchUpsFailed: Int
-        public let partitions: [Partition]
-    }
-
-    public func status() -> Status {
-        state.withLock { state in
-            let partitions = state.partitions.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }
-                .map { key, value in
-                    Status.Partition(topic: key.topic, partition: key.partition, epoch: value.epoch,
-                                     position: value.lastDelivered + 1,
-                                     lag: value.highWatermark < 0 ? -1 : max(0, value.highWatermark - value.lastDelivered - 1))
-                }
-            let skipped = Dictionary(uniqueKeysWithValues: state.problems.map { ("\($0.key)", $0.value) })
-            return Status(connected: state.connected, detail: state.detail, records: state.records, skipped: skipped,
-                          catchUps: state.catchUps, catchUpsFailed: state.catchUpsFailed, partitions: partitions)
         }
     }
 }
