@@ -24,6 +24,7 @@ struct ChannelTemplate: Sendable, Equatable {
             }
         }
         while let open = rest.firstIndex(of: "{") {
+            if rest[..<open].contains("}") { throw TemplateError("unmatched }") }
             appendText(rest[..<open])
             guard let close = rest[open...].firstIndex(of: "}") else { throw TemplateError("unclosed {") }
             let name = rest[rest.index(after: open)..<close]
@@ -56,8 +57,16 @@ struct ChannelTemplate: Sendable, Equatable {
         return false
     }
 
-    var usesKey: Bool { parts.contains(.key) }
-    var usesPartition: Bool { parts.contains(.partition) }
+    /// The namespace of every channel this template gives, when the template alone decides it: the text
+    /// before the first ':' when the template starts with text holding one; "" (no namespace) when no text
+    /// holds a ':' and only partition numbers (never a ':') fill the placeholders; nil when a key or header
+    /// value could bring its own ':'.
+    var namespace: String? {
+        if case .text(let text)? = parts.first, let colon = text.firstIndex(of: ":") { return String(text[..<colon]) }
+        let textHasColon = parts.contains { if case .text(let text) = $0 { text.contains(":") } else { false } }
+        let onlyPartitions = parts.allSatisfy { if case .text = $0 { true } else { $0 == .partition } }
+        return !textHasColon && onlyPartitions ? "" : nil
+    }
 
     /// The channel of `record`, or why it has none.
     func channel(for record: KafkaRecord) -> Result<String, RecordProblem> {
@@ -114,7 +123,12 @@ struct ChannelTemplate: Sendable, Equatable {
                 guard key == nil || key! == Array(value.utf8) else { return nil }
                 key = Array(value.utf8)
             case .header(let name):
-                headers.append((name, Array(value.utf8)))
+                // A record has one value per header name (the last): both places must agree.
+                if let earlier = headers.first(where: { $0.name == name }) {
+                    guard earlier.value == Array(value.utf8) else { return nil }
+                } else {
+                    headers.append((name, Array(value.utf8)))
+                }
             case .text:
                 break
             }

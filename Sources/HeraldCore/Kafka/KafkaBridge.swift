@@ -149,7 +149,10 @@ public final class KafkaBridge: KafkaTailSink {
         case .success(let name): channel = name
         case .failure(let problem): return .failure(problem)
         }
-        guard let (_, options) = try? node.resolve(channel: channel) else { return .failure(.badChannel) }
+        // A durable namespace keeps its own log; a bridged channel's log is Kafka.
+        guard let (_, options) = try? node.resolve(channel: channel), options.durable == .none else {
+            return .failure(.badChannel)
+        }
         guard let value = record.value else { return .failure(.noValue) }
         return route.config.data.publicationData(value).map { (channel, options, Node.singleLine($0)) }
     }

@@ -19,14 +19,14 @@ extension HeraldConfig {
             } catch {
                 throw ConfigError(path + ".channel", "invalid template \"\(bridge.channel)\": \(error.reason)")
             }
-            // The namespace is known when the template's text reaches the first ':'.
-            if case .text(let text)? = template.parts.first, let colon = text.firstIndex(of: ":") {
-                let name = String(text[..<colon])
+            // Where the template alone decides the namespace; otherwise records are checked one by one.
+            if let name = template.namespace {
+                let described = name.isEmpty ? "channel.without_namespace" : "namespace \"\(name)\""
                 guard let options = namespace(named: name) else {
                     throw ConfigError(path + ".channel", "namespace \"\(name)\" is not in channel.namespaces")
                 }
                 if options.durable != .none {
-                    throw ConfigError(path + ".channel", "namespace \"\(name)\" is durable: a bridged channel's log is Kafka")
+                    throw ConfigError(path + ".channel", "\(described) is durable: a bridged channel's log is Kafka")
                 }
             }
         }

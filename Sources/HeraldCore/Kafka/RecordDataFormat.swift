@@ -50,7 +50,7 @@ public enum RecordDataFormat: String, Sendable, Equatable, CaseIterable {
 public enum RecordProblem: String, Error, Sendable, CaseIterable {
     case noKey = "record has no key for {key}"
     case missingHeader = "record lacks the header the channel template names"
-    case badChannel = "the channel the template gives is not valid or in no namespace"
+    case badChannel = "the channel the template gives is not valid, in no namespace, or in a durable one"
     case noValue = "record has no value"
     case notJSON = "value is not valid JSON (data: json)"
     case notUTF8 = "value is not UTF-8 text (data: string)"
