@@ -38,7 +38,10 @@ final class CatchUpReaders: @unchecked Sendable {
                        ("group.id", "herald-catch-up-\(UInt64.random(in: 0...UInt64.max))"),
                        ("enable.auto.commit", "false"),
                        ("enable.auto.offset.store", "false"), ("enable.partition.eof", "true"),
-                       ("auto.offset.reset", "error")],
+                       ("auto.offset.reset", "error"),
+                       // A read that ends at the log's end leaves a fetch waiting there; the next read on this
+                       // connection would wait behind it for librdkafka's 500 ms.
+                       ("fetch.wait.max.ms", "10")],
                 brokers: settings.brokers, passthrough: settings.librdkafka)
             rd_kafka_poll_set_consumer(handle)
             handles.append(handle)

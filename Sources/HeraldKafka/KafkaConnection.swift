@@ -6,6 +6,7 @@ import Synchronization
 /// threads of its own. `start` attaches it to the bridge; `stop` ends every thread.
 public final class KafkaConnection: KafkaLink {
     private let tail: KafkaTail
+    private let watch: TailWatch
     private let producer: KafkaProducer
     private let readers: CatchUpReaders
     private let threads = Mutex<[ServiceThread]>([])
@@ -13,15 +14,17 @@ public final class KafkaConnection: KafkaLink {
     /// Creates the librdkafka clients; fails on a property librdkafka refuses. Brokers need not be up.
     public init(bridge: KafkaBridge, settings: HeraldConfig.Kafka, logger: Logger) throws {
         KafkaLog.route(to: logger)
-        tail = try KafkaTail(settings: settings, topics: bridge.topics, sink: bridge, logger: logger)
+        tail = try KafkaTail(settings: settings, sink: bridge)
+        watch = try TailWatch(settings: settings, topics: bridge.topics, tail: tail, sink: bridge, logger: logger)
         producer = try KafkaProducer(settings: settings)
         readers = try CatchUpReaders(settings: settings)
         bridge.attach(self)
     }
 
     public func start() {
-        let (tail, producer, readers) = (tail, producer, readers)
-        let started = [ServiceThread.start { tail.run() }, ServiceThread.start { producer.run() }]
+        let (tail, watch, producer, readers) = (tail, watch, producer, readers)
+        let started = [ServiceThread.start { tail.run() }, ServiceThread.start { watch.run() },
+                       ServiceThread.start { producer.run() }]
             + (0..<readers.count).map { index in ServiceThread.start { readers.run(reader: index) } }
         threads.withLock { $0 = started }
     }
@@ -32,6 +35,8 @@ public final class KafkaConnection: KafkaLink {
         producer.stop()
         for thread in threads.withLock({ $0 }) { thread.join() }
         threads.withLock { $0 = [] }
+        watch.close()
+        tail.close()
     }
 
     public func produce(_ record: OutgoingRecord,

@@ -1,26 +1,21 @@
 import CRdKafka
-import Glibc
 import HeraldCore
-import Logging
 import Synchronization
 
-/// The bridges' consumer: one thread that assigns itself every partition of the bridged topics (no
-/// consumer group, so every node reads everything) and hands each record to the bridge in offset order.
-/// Metadata is checked every few seconds: it tells whether the brokers are reachable, and brings in
-/// partitions added to a topic or topics created after Herald started.
+/// The bridges' consumer: one thread that polls every partition of the bridged topics (assigned by its
+/// `TailWatch`, no consumer group, so every node reads everything) and hands each record to the bridge in
+/// offset order.
 final class KafkaTail: Sendable {
     private let sink: KafkaTailSink
-    private let logger: Logger
-    private let topics: [(name: String, start: BridgeStart)]
-    /// The consumer handle; used only on the tail's thread after `init`.
-    nonisolated(unsafe) private let handle: OpaquePointer
-    private let stopping = Atomic<Bool>(false)
+    /// The consumer handle. librdkafka's calls are thread-safe: the watch assigns and seeks on it.
+    nonisolated(unsafe) let handle: OpaquePointer
+    let stopping = Atomic<Bool>(false)
+    /// Set when librdkafka says every broker is down; the watch then checks, once they are back, whether
+    /// partitions started over.
+    let brokersLost = Atomic<Bool>(false)
 
-    init(settings: HeraldConfig.Kafka, topics: [(name: String, start: BridgeStart)], sink: KafkaTailSink,
-         logger: Logger) throws(RdKafkaHandle.Problem) {
+    init(settings: HeraldConfig.Kafka, sink: KafkaTailSink) throws(RdKafkaHandle.Problem) {
         self.sink = sink
-        self.logger = logger
-        self.topics = topics
         handle = try RdKafkaHandle.make(
             RD_KAFKA_CONSUMER,
             // Incremental assignment wants a group id; with no subscribe and no commit, the group is never
@@ -29,29 +24,19 @@ final class KafkaTail: Sendable {
                    ("enable.auto.commit", "false"),
                    ("enable.auto.offset.store", "false"), ("enable.partition.eof", "false"),
                    // A position beyond the log's end means the log started over: read it from its start.
-                   ("auto.offset.reset", "earliest")],
+                   ("auto.offset.reset", "earliest"),
+                   // A broker that does not answer a waiting fetch when records arrive (Kafka does) would
+                   // otherwise hold each new record up to librdkafka's 500 ms.
+                   ("fetch.wait.max.ms", "100")],
             brokers: settings.brokers, passthrough: settings.librdkafka)
         rd_kafka_poll_set_consumer(handle)
     }
 
     func stop() { stopping.store(true, ordering: .releasing) }
 
-    /// The thread's body; returns after `stop()`.
+    /// The thread's body; returns after `stop()`. `close()` frees the handle once the watch stopped too.
     func run() {
-        var assigned: [String: Int32] = [:]
-        var nextCheck = ContinuousClock.now
-        var nextWatermarks = ContinuousClock.now
-        var healthy = false
         while !stopping.load(ordering: .acquiring) {
-            let now = ContinuousClock.now
-            if now >= nextCheck {
-                healthy = checkMetadata(&assigned, reconnected: !healthy)
-                nextCheck = now + .seconds(healthy ? 2 : 1)
-            }
-            if now >= nextWatermarks {
-                reportWatermarks(assigned)
-                nextWatermarks = now + .seconds(1)
-            }
             guard let message = rd_kafka_consumer_poll(handle, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let error = message.pointee.err
@@ -59,111 +44,13 @@ final class KafkaTail: Sendable {
                 sink.receive(RdKafkaHandle.record(message))
             } else if error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
                 sink.connection(ok: false, detail: RdKafkaHandle.describe(error))
-                healthy = false
-                nextCheck = ContinuousClock.now + .seconds(1)
+                brokersLost.store(true, ordering: .releasing)
             }
         }
+    }
+
+    func close() {
         rd_kafka_consumer_close(handle)
         rd_kafka_destroy(handle)
-    }
-
-    /// Fetches each topic's metadata; assigns partitions not assigned yet, at the offset the bridge resumes
-    /// from or the bridge's `start`; after a time out of reach (`reconnected`), rewinds partitions that
-    /// started over, before saying the bridge is connected. Returns whether every topic was found.
-    private func checkMetadata(_ assigned: inout [String: Int32], reconnected: Bool) -> Bool {
-        for (topic, start) in topics {
-            let count: Int32
-            switch partitionCount(topic) {
-            case .success(let found): count = found
-            case .failure(let problem):
-                sink.connection(ok: false, detail: problem.description)
-                return false
-            }
-            let known = assigned[topic] ?? 0
-            guard count > known else { continue }
-            let list = rd_kafka_topic_partition_list_new(count - known)!
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            for partition in known..<count {
-                let from: Int64
-                if let resume = sink.resumeOffset(topic: topic, partition: partition) {
-                    from = resume
-                } else {
-                    var low: Int64 = 0, high: Int64 = 0
-                    let error = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, 5000)
-                    guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                        sink.connection(ok: false, detail: "\(topic)[\(partition)]: \(RdKafkaHandle.describe(error))")
-                        return false
-                    }
-                    from = start == .earliest ? low : high
-                }
-                rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = from
-                sink.started(topic: topic, partition: partition, from: from)
-            }
-            if let error = rd_kafka_incremental_assign(handle, list) {
-                sink.connection(ok: false, detail: "assign \(topic): \(String(cString: rd_kafka_error_string(error)))")
-                rd_kafka_error_destroy(error)
-                return false
-            }
-            assigned[topic] = count
-        }
-        if reconnected { rewindStartedOverPartitions(assigned) }
-        sink.connection(ok: true, detail: "connected")
-        return true
-    }
-
-    private func partitionCount(_ topic: String) -> Result<Int32, RdKafkaHandle.Problem> {
-        guard let topicHandle = rd_kafka_topic_new(handle, topic, nil) else {
-            return .failure(.init(description: "topic \(topic): \(RdKafkaHandle.describe(rd_kafka_last_error()))"))
-        }
-        defer { rd_kafka_topic_destroy(topicHandle) }
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let error = rd_kafka_metadata(handle, 0, topicHandle, &metadata, 2000)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            return .failure(.init(description: "metadata: \(RdKafkaHandle.describe(error))"))
-        }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        guard metadata.pointee.topic_cnt > 0 else { return .failure(.init(description: "topic \(topic) not found")) }
-        let found = metadata.pointee.topics[0]
-        guard found.err == RD_KAFKA_RESP_ERR_NO_ERROR, found.partition_cnt > 0 else {
-            return .failure(.init(description: "topic \(topic): \(RdKafkaHandle.describe(found.err))"))
-        }
-        return .success(found.partition_cnt)
-    }
-
-    /// After the brokers were out of reach: a partition whose log now ends before the tail's position
-    /// started over (topic recreated, data lost). The tail goes back to its start, where the bridge sees
-    /// offsets it delivered before and gives the partition a new epoch (`KafkaBridge.receive`). Without
-    /// this, a new log that already grew past nothing but not past the old position would be skipped.
-    private func rewindStartedOverPartitions(_ assigned: [String: Int32]) {
-        for (topic, count) in assigned {
-            for partition in 0..<count {
-                guard let position = sink.resumeOffset(topic: topic, partition: partition) else { continue }
-                var low: Int64 = 0, high: Int64 = 0
-                let error = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, 5000)
-                logger.debug("kafka: \(topic)[\(partition)] after reconnecting: \(RdKafkaHandle.describe(error)), offsets \(low)..<\(high), tail at \(position)")
-                guard error == RD_KAFKA_RESP_ERR_NO_ERROR, high < position else { continue }
-                logger.warning("kafka: \(topic)[\(partition)] now ends at \(high), before the tail's position \(position): reading it again from \(low)")
-                let list = rd_kafka_topic_partition_list_new(1)!
-                rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = low
-                if let error = rd_kafka_seek_partitions(handle, list, 5000) {
-                    logger.error("kafka: seek \(topic)[\(partition)] to \(low): \(String(cString: rd_kafka_error_string(error)))")
-                    rd_kafka_error_destroy(error)
-                }
-                rd_kafka_topic_partition_list_destroy(list)
-            }
-        }
-    }
-
-    /// End offsets as the last fetches saw them (cached by librdkafka: no broker round trip).
-    private func reportWatermarks(_ assigned: [String: Int32]) {
-        for (topic, count) in assigned {
-            for partition in 0..<count {
-                var low: Int64 = 0, high: Int64 = 0
-                if rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                   high >= 0 {
-                    sink.highWatermark(topic: topic, partition: partition, high)
-                }
-            }
-        }
     }
 }

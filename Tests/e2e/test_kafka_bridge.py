@@ -157,7 +157,11 @@ def test_channels_by_header_by_partition_and_by_topic(start_herald, broker):
                            [{"topic": "events", "channel": "events:{header:tenant}"},
                             {"topic": "parts", "channel": "part:{partition}"},
                             {"topic": "audit", "channel": "{topic}:{key}"}],
-                           [namespace("events"), namespace("part"), namespace("audit")], partitions=6)
+                           # A header channel has no partition until its first record: a positioned subscriber
+                           # from before would get unsubscribe 2500 when it binds (see README). This test is
+                           # about mapping, so its header channels are not positioned.
+                           [namespace("events", force_recovery=False), namespace("part"), namespace("audit")],
+                           partitions=6)
 
     async def scenario():
         acme, _ = await subscribed(server, "events:acme")
