@@ -8,7 +8,7 @@ APT_NEEDS  := libwebsockets-dev libsqlite3-dev librdkafka-dev pkg-config
 TEST_APT_NEEDS := kcat
 PYTHON     := $(VENV)/bin/python
 
-.PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-tool peers clean
+.PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-kafka bench-tool peers clean
 
 run: release
 	$(HERALD) serve
@@ -41,6 +41,11 @@ bench-alloc:
 # 1,000 subscribers recovering at once (bench/history_bench.py says how; about 2 minutes).
 bench-history: release $(VENV)/.ready
 	$(PYTHON) bench/history_bench.py --herald $(HERALD)
+
+# The Kafka bridge: record-to-WebSocket latency with 1,000 subscribers, bridge throughput, catch-up from Kafka,
+# each beside a plain Kafka consumer (bench/kafka_bench.py says how; about 2 minutes).
+bench-kafka: release test-deps $(VENV)/.ready
+	$(PYTHON) bench/kafka_bench.py --herald $(HERALD)
 
 bench-tool: system-deps
 	$(SWIFT) build -c release --product herald-bench

@@ -41,7 +41,7 @@ final class CatchUpReaders: @unchecked Sendable {
                        ("auto.offset.reset", "error"),
                        // A read that ends at the log's end leaves a fetch waiting there; the next read on this
                        // connection would wait behind it for librdkafka's 500 ms.
-                       ("fetch.wait.max.ms", "10")],
+                       ("fetch.wait.max.ms", "100")],
                 brokers: settings.brokers, passthrough: settings.librdkafka)
             rd_kafka_poll_set_consumer(handle)
             handles.append(handle)

@@ -24,10 +24,7 @@ final class KafkaTail: Sendable {
                    ("enable.auto.commit", "false"),
                    ("enable.auto.offset.store", "false"), ("enable.partition.eof", "false"),
                    // A position beyond the log's end means the log started over: read it from its start.
-                   ("auto.offset.reset", "earliest"),
-                   // A broker that does not answer a waiting fetch when records arrive (Kafka does) would
-                   // otherwise hold each new record up to librdkafka's 500 ms.
-                   ("fetch.wait.max.ms", "100")],
+                   ("auto.offset.reset", "earliest")],
             brokers: settings.brokers, passthrough: settings.librdkafka)
         rd_kafka_poll_set_consumer(handle)
     }
