@@ -2,8 +2,36 @@
 each recording the offsets it received: the recovery tests' load. Run in processes of their own (`spawn`), so
 the Python clients are not the bottleneck of one interpreter."""
 import asyncio
+import multiprocessing
 import random
 import time
+
+
+def run_churning_subscribers(url, channels, processes, seconds, publish, timeout=120):
+    """Starts `processes` subscriber processes, each with one subscriber per entry of `channels`; once they are
+    all subscribed and churning, calls `publish()`, which returns {channel: its final offset}; returns every
+    subscriber's report (see `subscriber_process`). Every process is stopped, also on failure."""
+    context = multiprocessing.get_context("spawn")
+    ready, start = context.Semaphore(0), context.Event()
+    last_offsets = context.Array("q", len(channels))
+    results = context.Queue()
+    started = [context.Process(target=subscriber_process,
+                               args=(url, channels, seed, seconds, ready, start, last_offsets, results))
+               for seed in range(processes)]
+    for process in started:
+        process.start()
+    try:
+        for _ in started:
+            assert ready.acquire(timeout=60), "subscribers did not come up"
+        start.set()
+        last = publish()
+        last_offsets[:] = [last[channel] for channel in channels]
+        return [subscriber for _ in started for subscriber in results.get(timeout=timeout)]
+    finally:
+        for process in started:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
 
 
 def subscriber_process(url, channels, seed, seconds, ready, start, last_offsets, results):

@@ -3,7 +3,6 @@ are written, a catch-up from an offset older than memory, two nodes agreeing on 
 dies and comes back. The broker is Tansu (kafka_support.py); records are written by confluent-kafka and kcat."""
 import asyncio
 import json
-import multiprocessing
 import random
 import signal
 import subprocess
@@ -11,7 +10,7 @@ import time
 
 import websockets
 
-from churning_subscribers import first_difference, subscriber_process
+from churning_subscribers import first_difference, run_churning_subscribers
 from conftest import E2E_HERALD_BIN
 from history_config import namespace
 from kafka_support import KAFKA_ENV, Broker, bridge_config, broker  # noqa: F401 (fixture)
@@ -88,29 +87,14 @@ def test_subscribers_reconnecting_while_kafka_is_written_get_every_record_once(s
     broker.create_topic("orders", partitions=3)
     server = start_herald(orders_config(broker, history_size=20), env=KAFKA_ENV)
     wait_for(lambda: bridge_state(server)["status"] == "ok", message="the bridge to connect")
-    channels = [f"orders:{key}" for key in KEYS] * 2
-    context = multiprocessing.get_context("spawn")
-    ready, start = context.Semaphore(0), context.Event()
-    last_offsets = context.Array("q", len(channels))
-    results = context.Queue()
-    processes = [context.Process(target=subscriber_process,
-                                 args=(server.ws_url, channels, seed, 3.0, ready, start, last_offsets, results))
-                 for seed in range(2)]
-    for process in processes:
-        process.start()
-    try:
-        for _ in processes:
-            assert ready.acquire(timeout=60), "subscribers did not come up"
-        start.set()
+    expected = {}
+
+    def publish():
         delivered = write_at_rate(broker, rate=2000, seconds=3.0)
-        expected = {f"orders:{key}": [offset + 1 for k, (_, offset) in delivered if k == key] for key in KEYS}
-        last_offsets[:] = [expected[channel][-1] for channel in channels]
-        reports = [subscriber for _ in processes for subscriber in results.get(timeout=120)]
-    finally:
-        for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
+        expected.update({f"orders:{key}": [offset + 1 for k, (_, offset) in delivered if k == key] for key in KEYS})
+        return {channel: offsets[-1] for channel, offsets in expected.items()}
+
+    reports = run_churning_subscribers(server.ws_url, [f"orders:{key}" for key in KEYS] * 2, 2, 3.0, publish)
     assert sum(len(offsets) for offsets in expected.values()) >= 4000
     for index, (channel, offsets, subscribes, recovered, _) in enumerate(reports):
         assert offsets == expected[channel], (f"subscriber {index} on {channel}: {len(offsets)} of "

@@ -1,13 +1,12 @@
 """Recovery under load: a publisher at thousands of publications per second on one channel, 100 SDK
 subscribers (centrifuge-python, in four processes) that disconnect and reconnect with recovery at random
 moments. Each must end up with offsets exactly 1..N: no gap, no repeat."""
-import multiprocessing
 import socket
 import tempfile
 import time
 from pathlib import Path
 
-from churning_subscribers import first_difference, subscriber_process
+from churning_subscribers import first_difference, run_churning_subscribers
 from conftest import API_KEY
 from history_config import history_config, namespace
 
@@ -56,29 +55,16 @@ def test_subscribers_reconnecting_under_load_get_every_offset_once(start_herald)
     # (a recovery over half of client.queue_max_size answers recovered: false).
     server = start_herald(history_config(workdir, namespace("load", history_size=100000),
                                          client={"queue_max_size": 8 * 1024 * 1024}))
-    context = multiprocessing.get_context("spawn")
-    ready = context.Semaphore(0)
-    start = context.Event()
-    channels = ["load:1"] * SUBSCRIBERS_PER_PROCESS
-    last_offsets = context.Array("q", len(channels))
-    results = context.Queue()
-    processes = [context.Process(target=subscriber_process,
-                                 args=(server.ws_url, channels, seed, SECONDS, ready, start, last_offsets, results))
-                 for seed in range(PROCESSES)]
-    for process in processes:
-        process.start()
-    try:
-        for _ in processes:
-            assert ready.acquire(timeout=60), "subscribers did not come up"
-        start.set()
-        n = publish_at_rate(server.port, RATE, SECONDS)
-        last_offsets[:] = [n] * len(channels)
-        reports = [subscriber for _ in processes for subscriber in results.get(timeout=90)]
-    finally:
-        for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
+    published = 0
+
+    def publish():
+        nonlocal published
+        published = publish_at_rate(server.port, RATE, SECONDS)
+        return {"load:1": published}
+
+    reports = run_churning_subscribers(server.ws_url, ["load:1"] * SUBSCRIBERS_PER_PROCESS, PROCESSES, SECONDS,
+                                       publish, timeout=90)
+    n = published
     assert n >= RATE * SECONDS * 0.8, f"the publisher reached only {n} publications"
     assert len(reports) == PROCESSES * SUBSCRIBERS_PER_PROCESS
     expected = list(range(1, n + 1))
