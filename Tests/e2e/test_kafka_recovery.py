@@ -40,20 +40,6 @@ def bridge_state(server):
     return body["result"]["nodes"][0]["kafka"]
 
 
-def tail_reached(server, topic_end):
-    """True when the node's tail has delivered everything up to `topic_end` {partition: next offset}."""
-    positions = {p["partition"]: p["position"] for p in bridge_state(server)["partitions"]}
-    return all(positions.get(partition, -1) >= end for partition, end in topic_end.items())
-
-
-def ends(delivered):
-    """{partition: next offset} after records delivered at [(partition, offset)]."""
-    result = {}
-    for partition, offset in delivered:
-        result[partition] = max(result.get(partition, 0), offset + 1)
-    return result
-
-
 async def raw_subscribe(url, channel, **recovery):
     """A raw protocol client: connects, subscribes (with `recover`/`offset`/`epoch` when given), returns
     (socket, subscribe result)."""
@@ -193,6 +179,10 @@ def test_two_nodes_give_the_same_positions_and_a_client_recovers_on_the_other(st
         assert [(p["offset"], p["data"]) for p in result.get("publications", [])] == missed
 
     asyncio.run(scenario())
+    # Each node's tail delivers on its own time: compare once both have delivered all 9 records.
+    for node in (node_a, node_b):
+        wait_for(lambda node=node: sum(p["position"] for p in bridge_state(node)["partitions"]) == 9,
+                 message="both tails to deliver every record")
     partitions = [[(p["partition"], p["epoch"], p["position"]) for p in bridge_state(node)["partitions"]]
                   for node in (node_a, node_b)]
     assert partitions[0] == partitions[1]
