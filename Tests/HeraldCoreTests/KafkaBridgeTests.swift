@@ -919,12 +919,16 @@ final class KafkaBridgeTests: XCTestCase {
         } else {
             XCTFail("no failure: \(String(describing: failed.value))")
         }
+        let full = Box<Result<StreamPosition, ProtocolError>>()
+        _ = try bridge.publish(channel: "orders:order-1", data: bytes("{}"), route: orders) { full.value = $0 }
+        link.produced[2].completion(.failure(.busy))
+        XCTAssertEqual(full.value, .failure(.tooManyRequests), "a full producer queue is error 111, like any full queue")
 
         let metrics = try XCTUnwrap(bridge.route(for: "metrics:p3"))
         _ = try bridge.publish(channel: "metrics:p3", data: bytes(#""cpu \"hot\"""#), route: metrics) { _ in }
-        XCTAssertEqual(link.produced[2].record.partition, 3)
-        XCTAssertNil(link.produced[2].record.key)
-        XCTAssertEqual(link.produced[2].record.value, bytes(#"cpu "hot""#))
+        XCTAssertEqual(link.produced[3].record.partition, 3)
+        XCTAssertNil(link.produced[3].record.key)
+        XCTAssertEqual(link.produced[3].record.value, bytes(#"cpu "hot""#))
         XCTAssertThrowsError(try bridge.publish(channel: "metrics:p3", data: bytes(#"{"a":1}"#), route: metrics) { _ in }) {
             XCTAssertEqual($0 as? ProtocolError, .badRequest, "a string bridge carries JSON strings only")
         }

@@ -36,6 +36,9 @@ extension KafkaBridge {
                 let epoch = self?.epoch(topic: topic, partition: partition)
                     ?? StreamPosition.kafkaEpoch(topic: topic, partition: partition, generation: 0)
                 completion(.success(StreamPosition(offset: UInt64(offset) + 1, epoch: epoch)))
+            case .failure(.busy):
+                // librdkafka's producer queue is full: the same answer as any other full queue.
+                completion(.failure(.tooManyRequests))
             case .failure(let failure):
                 completion(.failure(ProtocolError(code: ProtocolError.internalError.code, message: "kafka: \(failure)")))
             }
