@@ -21,6 +21,8 @@ public struct TransportSettings: Sendable {
     public var apiBodyLimit: Int
     /// `herald.shutdown_timeout`, in milliseconds.
     public var shutdownTimeoutMs: Int
+    /// `client.allowed_origins`: browser pages allowed to open a WebSocket.
+    public var origins: OriginPolicy
 
     /// Bytes lws hands the callback per read; client commands are small, publications never come in here.
     static let receiveChunkSize = 1024
@@ -38,6 +40,7 @@ extension TransportSettings {
         messageSizeLimit = config.websocket.messageSizeLimit
         queueMaxBytes = config.client.queueMaxSize
         queueMaxMessages = config.herald.queueMaxMessages
+        origins = OriginPolicy(allowedOrigins: config.client.allowedOrigins)
         connectionLimit = config.client.connectionLimit
         apiBodyLimit = config.herald.httpAPIBodyLimit
         shutdownTimeoutMs = Int(config.herald.shutdownTimeout.milliseconds)

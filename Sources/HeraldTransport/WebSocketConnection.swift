@@ -36,13 +36,17 @@ final class WebSocketConnection: SessionOutput {
         OpaqueUserData.detach(from: wsi)
     }
 
-    /// Decides an upgrade before it happens: the path, the shutdown state, the connection limit and the
-    /// subprotocol. A refusal answers with an HTTP status (404, 503, 400) and returns 1, which tells lws the
-    /// response is written; 0 lets the upgrade proceed.
+    /// Decides an upgrade before it happens: the path, the page's origin, the shutdown state, the connection
+    /// limit and the subprotocol. A refusal answers with an HTTP status (404, 403, 503, 400) and returns 1,
+    /// which tells lws the response is written; 0 lets the upgrade proceed.
     static func admit(_ wsi: OpaquePointer, loop: EventLoop) -> Int32 {
         let server: ServerShared = loop.server
         if HTTPHeaders.value(wsi, WSI_TOKEN_GET_URI) != "/connection/websocket" {
             return UpgradeRefusal.send(wsi, 404, "no WebSocket endpoint at this path")
+        }
+        if !server.settings.origins.allows(origin: HTTPHeaders.value(wsi, WSI_TOKEN_ORIGIN),
+                                           host: HTTPHeaders.value(wsi, WSI_TOKEN_HOST)) {
+            return UpgradeRefusal.send(wsi, 403, "origin not allowed")
         }
         if server.shuttingDown.load(ordering: .relaxed) {
             return UpgradeRefusal.send(wsi, 503, "shutting down")

@@ -1,6 +1,6 @@
 /// A channel pattern for the `channels` API method: `*` matches any run of characters, everything else
 /// matches itself.
-struct GlobPattern {
+struct GlobPattern: Sendable {
     private let parts: [Substring]
 
     init(_ pattern: String) {

@@ -10,6 +10,7 @@ extension HeraldConfig {
         var config = HeraldConfig()
         config.developmentMode = true
         config.client.insecure = true
+        config.client.allowedOrigins = ["*"]
         config.httpAPI.insecure = true
         config.channel.withoutNamespace.presence = true
         return config

@@ -46,6 +46,7 @@ public struct HeraldConfig: Sendable, Equatable {
         /// included.
         public var insecure = false
         /// `allowed_origins`: [] (only same-origin browsers); patterns like "https://*.example.com", "*" for any.
+        /// Requests without an Origin header (not from a browser page) are always allowed.
         public var allowedOrigins: [String] = []
         /// `token`.
         public var token = Token()
