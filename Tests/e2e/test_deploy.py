@@ -2,16 +2,14 @@
 Herald really serves, its Herald configuration passes `herald checkconfig`, and that configuration, pointed at
 a real Kafka-protocol broker, bridges records to subscribers."""
 import asyncio
-import json
 import re
 import subprocess
-from pathlib import Path
 
 import yaml
 
 from conftest import E2E_HERALD_BIN, REPO
-from kafka_support import KAFKA_ENV, broker  # noqa: F401 (fixture)
-from test_kafka_recovery import pushes, raw_subscribe, wait_for
+from kafka_support import KAFKA_ENV, bridge_state, broker, wait_for  # noqa: F401 (fixture)
+from test_kafka_recovery import pushes, raw_subscribe
 
 DEPLOY = REPO / "deploy"
 
@@ -57,7 +55,8 @@ def test_the_deploy_configuration_bridges_records_from_a_real_broker(start_heral
     broker.create_topic("orders", partitions=6)
     server = start_herald(DEPLOY / "config.kafka.yaml",
                           env={**KAFKA_ENV, "HERALD_KAFKA_BROKERS": broker.address})
-    wait_for(lambda: bridge_state_with_key(server)["status"] == "ok", message="the bridge to connect")
+    key = yaml.safe_load((DEPLOY / "config.kafka.yaml").read_text())["http_api"]["key"]
+    wait_for(lambda: bridge_state(server, key=key)["status"] == "ok", what="the bridge to connect")
 
     async def scenario():
         socket, _ = await raw_subscribe(server.ws_url, "orders:42")
@@ -66,10 +65,3 @@ def test_the_deploy_configuration_bridges_records_from_a_real_broker(start_heral
         await socket.close()
 
     asyncio.run(scenario())
-
-
-def bridge_state_with_key(server):
-    key = yaml.safe_load((DEPLOY / "config.kafka.yaml").read_text())["http_api"]["key"]
-    status, body = server.api("info", {}, key=key)
-    assert status == 200, body
-    return body["result"]["nodes"][0]["kafka"]

@@ -7,36 +7,16 @@ import asyncio
 import base64
 import json
 import re
-import time
 from types import SimpleNamespace
 
 from conftest import free_port
 from history_config import namespace
-from kafka_support import KAFKA_ENV, Broker, bridge_config, broker  # noqa: F401 (fixture)
+from kafka_support import KAFKA_ENV, Broker, bridge_config, bridge_state, broker, wait_for  # noqa: F401 (fixture)
 from test_history import recording_subscriber
 from wsclient import assert_still_serving, connected
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-def wait_for(predicate, timeout=10, what="condition"):
-    """Polls `predicate` until it gives something true; returns that, or fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def kafka_state(server):
-    """The bridge's state as `/api/info` shows it (`result.nodes[0].kafka`)."""
-    status, body = server.api("info", {})
-    assert status == 200, body
-    return body["result"]["nodes"][0]["kafka"]
-
 
 def health(server):
     status, body = server.request("GET", "/health")
@@ -49,21 +29,21 @@ def start_bridged(start_herald, broker, bridges, namespaces, partitions, **kafka
     server = start_herald(bridge_config(broker, bridges, namespaces, **kafka), env=KAFKA_ENV)
 
     def ready():
-        state = kafka_state(server)
+        state = bridge_state(server)
         return state["status"] == "ok" and len(state["partitions"]) == partitions
     wait_for(ready, what="the bridge to connect and assign its partitions")
     return server
 
 
 def epoch_of(server, topic, partition):
-    [epoch] = [p["epoch"] for p in kafka_state(server)["partitions"]
+    [epoch] = [p["epoch"] for p in bridge_state(server)["partitions"]
                if (p["topic"], p["partition"]) == (topic, partition)]
     return epoch
 
 
 def delivered_all(server, count):
     """Waits until the tail has handled `count` records (published or skipped)."""
-    wait_for(lambda: kafka_state(server)["records"] >= count, what=f"the tail to handle {count} records")
+    wait_for(lambda: bridge_state(server)["records"] >= count, what=f"the tail to handle {count} records")
 
 
 async def subscribed(server, channel):
@@ -136,9 +116,9 @@ def test_records_reach_the_channel_of_their_key(start_herald, broker):
         assert recorder.publications == [(offset, data) for _, offset, data in expected42]
 
         assert len(reply42["epoch"]) == 8, reply42
-        assert reply42["epoch"] == epoch_of(server, "orders", partition42), (reply42, kafka_state(server))
-        assert reply7["epoch"] == epoch_of(server, "orders", partition7), (reply7, kafka_state(server))
-        assert kafka_state(server)["skipped"] == {}
+        assert reply42["epoch"] == epoch_of(server, "orders", partition42), (reply42, bridge_state(server))
+        assert reply7["epoch"] == epoch_of(server, "orders", partition7), (reply7, bridge_state(server))
+        assert bridge_state(server)["skipped"] == {}
         for client in (raw42, raw7):
             await client.close()
         await sdk.disconnect()
@@ -214,7 +194,7 @@ def test_channels_by_header_by_partition_and_by_topic(start_herald, broker):
         for client in (acme, globex, part1, part2, audit):
             await nothing_more(client, wait=0.1)
             await client.close()
-        assert kafka_state(server)["skipped"] == {"missingHeader": 1}
+        assert bridge_state(server)["skipped"] == {"missingHeader": 1}
 
     asyncio.run(scenario())
 
@@ -296,7 +276,7 @@ def test_string_and_base64_bridges_and_their_round_trip(start_herald, broker):
         assert len(broker.consume_all("blobs", partitions=1)) == 3
         await nothing_more(texts, wait=0.2)
         await nothing_more(blobs, wait=0.1)
-        assert kafka_state(server)["skipped"] == {}
+        assert bridge_state(server)["skipped"] == {}
         await texts.close()
         await blobs.close()
 
@@ -343,7 +323,7 @@ def test_undecodable_records_are_counted_logged_once_dead_lettered_and_skipped(s
 
     asyncio.run(scenario())
     kinds = [kind for _, _, kind in BAD_ORDERS + BAD_TEXTS]
-    assert kafka_state(server)["skipped"] == {kind: kinds.count(kind) for kind in set(kinds)}
+    assert bridge_state(server)["skipped"] == {kind: kinds.count(kind) for kind in set(kinds)}
 
     # The dead-letter topic: one copy of each, saying where it came from and why.
     sources = {f"orders/0/{offset}": (key, value, kind) for offset, (key, value, kind) in enumerate(BAD_ORDERS)}
@@ -408,7 +388,7 @@ def test_publish_into_a_bridged_channel_becomes_a_record(start_herald, broker):
         assert len(k5) == 4 and len(records_by_key(written, b"k9")) == 1, written
         [partition] = {partition for partition, _, _, _ in k5}
         epoch = epoch_of(server, "orders", partition)
-        assert reply["epoch"] == epoch, (reply, kafka_state(server))
+        assert reply["epoch"] == epoch, (reply, bridge_state(server))
         assert [(a["offset"], a["epoch"]) for a in answers] == [(offset + 1, epoch) for _, offset, _, _ in k5[:3]]
         # The value is the data exactly as it was sent (the API body and the client command use json.dumps).
         assert [value for _, _, value, _ in k5] == [json.dumps(data).encode() for data in datas] + [
@@ -438,7 +418,7 @@ def test_herald_starts_without_the_broker_and_bridges_once_it_is_up(start_herald
                  what="the tail's first attempt to reach the broker")
         status, body = health(server)
         assert status == 200 and body["kafka"]["status"] == "degraded", body
-        assert kafka_state(server)["status"] == "degraded"
+        assert bridge_state(server)["status"] == "degraded"
         asyncio.run(assert_still_serving(server, "plain"))
 
         late = Broker(port=port)
@@ -480,11 +460,11 @@ def test_positions_and_lag_in_info_and_health(start_herald, broker):
         return result
 
     def positions(topic):
-        return {p["partition"]: p["position"] for p in kafka_state(server)["partitions"] if p["topic"] == topic}
+        return {p["partition"]: p["position"] for p in bridge_state(server)["partitions"] if p["topic"] == topic}
 
-    assert positions("orders") == ends(before, 3), kafka_state(server)
+    assert positions("orders") == ends(before, 3), bridge_state(server)
     wait_for(lambda: positions("backlog") == ends(backlog, 2), what="the backlog to be delivered")
-    assert kafka_state(server)["records"] == 5, "only the backlog: the records of `orders` before start are not"
+    assert bridge_state(server)["records"] == 5, "only the backlog: the records of `orders` before start are not"
 
     count = 30
     after = broker.produce("orders", [(f"key-{n % 7}", json.dumps({"n": n})) for n in range(count)])
@@ -492,7 +472,7 @@ def test_positions_and_lag_in_info_and_health(start_herald, broker):
     assert sum(positions("orders").values()) == len(before) + count
 
     def all_caught_up():
-        state = kafka_state(server)
+        state = bridge_state(server)
         return all(p["lag"] == 0 for p in state["partitions"]) and state
     state = wait_for(all_caught_up, what="every lag to reach 0")
     assert state["records"] == len(backlog) + count, state

@@ -13,7 +13,7 @@ import websockets
 from churning_subscribers import first_difference, run_churning_subscribers
 from conftest import E2E_HERALD_BIN
 from history_config import namespace
-from kafka_support import KAFKA_ENV, Broker, bridge_config, broker  # noqa: F401 (fixture)
+from kafka_support import KAFKA_ENV, Broker, bridge_config, bridge_state, broker, wait_for  # noqa: F401 (fixture)
 
 KEYS = ["k0", "k1", "k2", "k3"]
 
@@ -22,22 +22,6 @@ def orders_config(broker, history_size=1000, **kafka):
     # Memory keeps only `history_size` publications per channel: older positions are read from Kafka.
     return bridge_config(broker, [{"topic": "orders", "channel": "orders:{key}"}],
                          [namespace("orders", history_size=history_size)], **kafka)
-
-
-def wait_for(predicate, timeout=15, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
-def bridge_state(server):
-    status, body = server.api("info", {})
-    assert status == 200
-    return body["result"]["nodes"][0]["kafka"]
 
 
 async def raw_subscribe(url, channel, **recovery):
@@ -72,7 +56,7 @@ def test_subscribers_reconnecting_while_kafka_is_written_get_every_record_once(s
     Each subscriber ends with exactly its key's Kafka offsets (+1), in order."""
     broker.create_topic("orders", partitions=3)
     server = start_herald(orders_config(broker, history_size=20), env=KAFKA_ENV)
-    wait_for(lambda: bridge_state(server)["status"] == "ok", message="the bridge to connect")
+    wait_for(lambda: bridge_state(server)["status"] == "ok", what="the bridge to connect")
     expected = {}
 
     def publish():
@@ -129,15 +113,15 @@ def test_catch_up_from_an_offset_older_than_memory_then_live(start_herald, broke
     delivered = broker.produce("orders", [("k1", json.dumps({"n": n})) for n in range(2000)])
     assert [offset for _, offset in delivered] == list(range(2000))
     server = start_herald(orders_config(broker, history_size=100), env=KAFKA_ENV)
-    wait_for(lambda: bridge_state(server)["status"] == "ok", message="the bridge to connect")
+    wait_for(lambda: bridge_state(server)["status"] == "ok", what="the bridge to connect")
     output = open(tmp_path / "subscribe.out", "wb")
     subscriber = subprocess.Popen([E2E_HERALD_BIN, "subscribe", "orders:k1", "--since", "500", "--url", server.ws_url],
                                   stdout=output, stderr=subprocess.PIPE)
     try:
         lines = lambda: (tmp_path / "subscribe.out").read_text().splitlines()  # noqa: E731
-        wait_for(lambda: len(lines()) >= 1500, message="the catch-up")
+        wait_for(lambda: len(lines()) >= 1500, what="the catch-up")
         broker.produce("orders", [("k1", json.dumps({"n": n})) for n in range(2000, 2010)])
-        wait_for(lambda: len(lines()) >= 1510, message="live records after the catch-up")
+        wait_for(lambda: len(lines()) >= 1510, what="live records after the catch-up")
         time.sleep(0.3)
         assert [json.loads(line)["n"] for line in lines()] == list(range(500, 2010))
     finally:
@@ -155,7 +139,7 @@ def test_two_nodes_give_the_same_positions_and_a_client_recovers_on_the_other(st
     node_a = start_herald(orders_config(broker), env=KAFKA_ENV)
     node_b = start_herald(orders_config(broker), env=KAFKA_ENV)
     for node in (node_a, node_b):
-        wait_for(lambda node=node: bridge_state(node)["status"] == "ok", message="both bridges to connect")
+        wait_for(lambda node=node: bridge_state(node)["status"] == "ok", what="both bridges to connect")
 
     async def scenario():
         socket_a, first = await raw_subscribe(node_a.ws_url, "orders:k2")
@@ -182,7 +166,7 @@ def test_two_nodes_give_the_same_positions_and_a_client_recovers_on_the_other(st
     # Each node's tail delivers on its own time: compare once both have delivered all 9 records.
     for node in (node_a, node_b):
         wait_for(lambda node=node: sum(p["position"] for p in bridge_state(node)["partitions"]) == 9,
-                 message="both tails to deliver every record")
+                 what="both tails to deliver every record")
     partitions = [[(p["partition"], p["epoch"], p["position"]) for p in bridge_state(node)["partitions"]]
                   for node in (node_a, node_b)]
     assert partitions[0] == partitions[1]
@@ -202,7 +186,7 @@ def test_broker_killed_and_restarted(start_herald, tmp_path):
         config["channel"]["namespaces"].append(namespace("plain", history_size=0, history_ttl="0s",
                                                          force_recovery=False))
         server = start_herald(config, env=KAFKA_ENV)
-        wait_for(lambda: bridge_state(server)["status"] == "ok", message="the bridge to connect")
+        wait_for(lambda: bridge_state(server)["status"] == "ok", what="the bridge to connect")
 
         async def scenario():
             socket, subscribed = await raw_subscribe(server.ws_url, "orders:k1")
@@ -211,13 +195,13 @@ def test_broker_killed_and_restarted(start_herald, tmp_path):
             broker.stop(signal.SIGKILL)
             wait_for(lambda: server.request("GET", "/health")[0] == 200
                      and json.loads(server.request("GET", "/health")[1])["kafka"]["status"] == "degraded",
-                     message="/health to say degraded")
+                     what="/health to say degraded")
             status, answer = server.api("publish", {"channel": "orders:k1", "data": {"n": "lost"}})
             assert status == 200 and answer["error"]["code"] == 100 and "kafka" in answer["error"]["message"], answer
             assert server.api("publish", {"channel": "plain:x", "data": {}}) == (200, {"result": {}})
             broker.start()
             broker.create_topic("orders", partitions=1)
-            wait_for(lambda: bridge_state(server)["status"] == "ok", timeout=20, message="the bridge to reconnect")
+            wait_for(lambda: bridge_state(server)["status"] == "ok", timeout=20, what="the bridge to reconnect")
             broker.produce("orders", [("k1", json.dumps({"n": n})) for n in range(3, 6)])
             after = await pushes(socket, 3, timeout=20)
             assert [data["n"] for _, data in after] == [3, 4, 5]
@@ -245,7 +229,7 @@ def test_positions_kafka_cannot_serve_are_not_recovered(start_herald, tmp_path):
         broker.create_topic("orders", partitions=1)
         broker.produce("orders", [("k1", json.dumps({"n": n})) for n in range(200)])
         server = start_herald(orders_config(broker, history_size=10, catch_up_max_scan=50), env=KAFKA_ENV)
-        wait_for(lambda: bridge_state(server)["status"] == "ok", message="the bridge to connect")
+        wait_for(lambda: bridge_state(server)["status"] == "ok", what="the bridge to connect")
         epoch = bridge_state(server)["partitions"][0]["epoch"]
 
         async def scenario():

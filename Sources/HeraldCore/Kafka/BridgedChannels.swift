@@ -6,8 +6,8 @@ extension KafkaBridge {
     /// of it arrives, at the tail's current offset, so that its first subscribers can recover. A stream
     /// already in a partition's current epoch stays: records decide, should a producer partition otherwise.
     func bind(_ channel: String, _ stream: inout ChannelStream) {
-        guard let route = route(for: channel), let fields = route.template.fields(of: channel) else { return }
-        let topic = route.config.topic
+        guard let route = route(for: channel) else { return }
+        let (topic, fields) = (route.bridge.config.topic, route.fields)
         state.withLock { state in
             guard let count = state.partitionCounts[topic], count > 0,
                   !state.partitions.values.contains(where: { $0.epoch == stream.epoch }) else { return }
@@ -22,13 +22,11 @@ extension KafkaBridge {
 
     /// Produces a publish into a bridged channel as a record that maps back to it; `completion` gets the
     /// position once Kafka acknowledged it. Subscribers get it from the tail, like any record.
-    func publish(channel: String, data: [UInt8], route: Route, completion: @escaping PublishCompletion)
+    func publish(channel: String, data: [UInt8], route: ChannelRoute, completion: @escaping PublishCompletion)
         throws(ProtocolError) -> PublishAck {
         guard let link else { throw .notAvailable }
-        guard let value = route.config.data.recordValue(data), let fields = route.template.fields(of: channel) else {
-            throw .badRequest
-        }
-        let topic = route.config.topic
+        guard let value = route.bridge.config.data.recordValue(data) else { throw .badRequest }
+        let (topic, fields) = (route.bridge.config.topic, route.fields)
         link.produce(OutgoingRecord(topic: topic, partition: fields.partition, key: fields.key,
                                     headers: fields.headers, value: value)) { [weak self] outcome in
             switch outcome {

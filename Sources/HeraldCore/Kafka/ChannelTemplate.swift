@@ -89,9 +89,12 @@ struct ChannelTemplate: Sendable, Equatable {
         return .success(channel)
     }
 
+    /// What a record carries that decides its channel.
+    typealias Fields = (partition: Int32?, key: [UInt8]?, headers: [(name: String, value: [UInt8])])
+
     /// The record fields that map back to `channel`; nil when `channel` is not one of this template's.
     /// A placeholder's value runs to the next occurrence of the text after it.
-    func fields(of channel: String) -> (partition: Int32?, key: [UInt8]?, headers: [(name: String, value: [UInt8])])? {
+    func fields(of channel: String) -> Fields? {
         var rest = Substring(channel)
         var partition: Int32?
         var key: [UInt8]?

@@ -10,6 +10,12 @@ public final class KafkaBridge: KafkaTailSink {
         let template: ChannelTemplate
     }
 
+    /// A channel one of the bridges' templates produces, and the record fields it maps back to.
+    struct ChannelRoute {
+        let bridge: Route
+        let fields: ChannelTemplate.Fields
+    }
+
     struct PartitionKey: Hashable, Sendable {
         let topic: String
         let partition: Int32
@@ -66,9 +72,13 @@ public final class KafkaBridge: KafkaTailSink {
 
     public var topics: [(name: String, start: BridgeStart)] { routes.map { ($0.config.topic, $0.config.start) } }
 
-    /// The bridge whose template `channel` fits, if any.
-    func route(for channel: String) -> Route? {
-        routes.first { $0.template.fields(of: channel) != nil }
+    /// The bridge whose template `channel` fits, if any, with the fields it maps back to: matched once per
+    /// publish or join.
+    func route(for channel: String) -> ChannelRoute? {
+        for route in routes {
+            if let fields = route.template.fields(of: channel) { return ChannelRoute(bridge: route, fields: fields) }
+        }
+        return nil
     }
 
     // MARK: The tail

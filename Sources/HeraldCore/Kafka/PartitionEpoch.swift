@@ -9,11 +9,10 @@ extension StreamPosition {
             hash ^= UInt64(byte)
             hash &*= 0x100_0000_01b3
         }
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
         var characters: [UInt8] = []
         for _ in 0..<8 {
-            characters.append(alphabet[Int(hash % 62)])
-            hash /= 62
+            characters.append(epochAlphabet[Int(hash % UInt64(epochAlphabet.count))])
+            hash /= UInt64(epochAlphabet.count)
         }
         return String(decoding: characters, as: UTF8.self)
     }

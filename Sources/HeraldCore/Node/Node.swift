@@ -69,9 +69,7 @@ public final class Node: Sendable {
             return try bridge.publish(channel: channel, data: data, route: route, completion: whenDurable)
         }
         guard options.hasHistory else {
-            var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
-            ReplyEncoder.publicationPush(channel: channel, publication: .init(data: data, info: info), into: &writer)
-            deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers)
+            deliverWithoutPosition(channel, data: data, info: info)
             return .done(nil)
         }
         if options.durable != .none, let durableWriter {
@@ -88,12 +86,19 @@ public final class Node: Sendable {
         return .done(position)
     }
 
+    /// A publication of a channel without history: one frame, no offset.
+    private func deliverWithoutPosition(_ channel: String, data: [UInt8], info: ClientInfo?) {
+        var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
+        ReplyEncoder.publicationPush(channel: channel, publication: .init(data: data, info: info), into: &writer)
+        deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers)
+    }
+
     /// With `stream` (the channel's) locked: keeps `publication` in history and posts it to the loops, so
     /// offsets reach every loop in order and a joining subscriber gets it exactly once.
     func appendAndDeliver(_ channel: String, _ publication: HistoryPublication, _ options: NamespaceOptions,
                           to stream: inout ChannelStream) {
         // The base of a delta is the channel's previous publication, if history still has it.
-        let previous = options.allowsFossilDelta ? stream.latest.flatMap { $0.offset == stream.top ? $0 : nil } : nil
+        let previous = options.allowsFossilDelta ? stream.latest : nil
         stream.append(publication, limits: HistoryLimits(options))
         var writer = JSONWriter(capacity: publication.data.count + channel.utf8.count + 80)
         ReplyEncoder.publicationPush(
@@ -111,12 +116,7 @@ public final class Node: Sendable {
     /// of another partition's epoch is rebound to this one, knowing the channel from `coveredFrom` on.
     func deliverBridged(channel: String, options: NamespaceOptions, data: [UInt8], offset: UInt64, epoch: String,
                         coveredFrom: UInt64) {
-        guard options.hasHistory else {
-            var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
-            ReplyEncoder.publicationPush(channel: channel, publication: .init(data: data), into: &writer)
-            deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers)
-            return
-        }
+        guard options.hasHistory else { return deliverWithoutPosition(channel, data: data, info: nil) }
         history.entry(channel).stream.withLock { stream in
             if stream.epoch != epoch { stream.rebind(epoch: epoch, top: coveredFrom - 1, coveredFrom: coveredFrom) }
             guard offset > stream.top else { return }
