@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // libwebsockets 4.1 through pkg-config; the shim exposes the macros Swift cannot import.
@@ -44,6 +45,15 @@ let package = Package(
             name: "HeraldStore",
             dependencies: ["HeraldCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // JWT verification and signing: every use of swift-crypto, behind HeraldCore's `TokenVerifier`.
+        .target(
+            name: "HeraldAuth",
+            dependencies: [
+                "HeraldCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // Every librdkafka call lives here: the tail consumer, the producer and the catch-up readers, with
         // their threads; HeraldCore's bridge sees only `KafkaRecord`s and the `KafkaLink` protocol.
         .target(
@@ -64,6 +74,7 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
+                "HeraldAuth",
                 "HeraldCore",
                 "HeraldKafka",
                 "HeraldStore",
@@ -88,6 +99,11 @@ let package = Package(
         .testTarget(
             name: "HeraldCoreTests",
             dependencies: ["HeraldCore"]
+        ),
+        .testTarget(
+            name: "HeraldAuthTests",
+            dependencies: ["HeraldAuth", "HeraldCore", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "CryptoExtras", package: "swift-crypto")]
         ),
         .testTarget(
             name: "HeraldStoreTests",

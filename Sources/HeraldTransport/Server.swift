@@ -22,7 +22,7 @@ public final class Server: @unchecked Sendable {
     /// `log`: the durable log for durable namespaces (nil: none is durable); its streams are restored here.
     /// `bridge`: the Kafka bridges' node side, when the configuration has some (the caller connects it).
     public init(config: HeraldConfig, version: String, logger: Logger, log: PublicationLog? = nil,
-                bridge: KafkaBridge? = nil) throws {
+                bridge: KafkaBridge? = nil, tokens: TokenAuthority = .none) throws {
         settings = TransportSettings(config: config)
         self.logger = logger
         signal(SIGPIPE, SIG_IGN)
@@ -31,7 +31,7 @@ public final class Server: @unchecked Sendable {
         loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0, backend: backend) }
         let wakers: [@Sendable () -> Void] = loops.map { loop in { loop.wake() } }
         node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers, log: log,
-                    bridge: bridge)
+                    bridge: bridge, tokens: tokens)
         try node.durableWriter?.restore()
         shared = ServerShared(
             settings: settings,

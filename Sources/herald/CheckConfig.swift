@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeraldAuth
 import HeraldCore
 
 struct CheckConfig: ParsableCommand {
@@ -9,7 +10,12 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         guard options.config != nil else { throw ValidationError("checkconfig needs --config FILE") }
-        let (_, warnings) = try options.load()
+        let (config, warnings) = try options.load()
+        do {
+            _ = try TokenAuthority(config: config)  // reads the token keys, as `serve` will
+        } catch {
+            throw ConfigurationFailure(description: "configuration: \(error)")
+        }
         for warning in warnings { note("warning: \(warning)") }
         note("configuration OK")
     }

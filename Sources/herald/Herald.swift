@@ -6,7 +6,7 @@ struct Herald: ParsableCommand {
         commandName: "herald",
         abstract: "Real-time pub/sub push gateway speaking the Centrifuge client protocol.",
         version: HeraldVersion.current,
-        subcommands: [Serve.self, Publish.self, Subscribe.self, GenConfig.self, CheckConfig.self, Version.self],
+        subcommands: [Serve.self, Publish.self, Subscribe.self, Token.self, GenConfig.self, CheckConfig.self, Version.self],
         defaultSubcommand: Serve.self
     )
 }

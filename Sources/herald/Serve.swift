@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeraldAuth
 import HeraldCore
 import HeraldKafka
 import HeraldStore
@@ -21,7 +22,8 @@ struct Serve: ParsableCommand {
         do {
             let bridge = config.kafka.enabled ? try KafkaBridge(settings: config.kafka, logger: logger) : nil
             server = try Server(config: config, version: HeraldVersion.current, logger: logger,
-                                log: try Self.openDurableLog(config, logger: logger), bridge: bridge)
+                                log: try Self.openDurableLog(config, logger: logger), bridge: bridge,
+                                tokens: try TokenAuthority(config: config))
             kafka = try bridge.map { try KafkaConnection(bridge: $0, settings: config.kafka, logger: logger) }
         } catch {
             logger.critical("cannot start: \(error)")

@@ -81,7 +81,7 @@ def test_replies_before_a_violation_are_sent_before_the_close(herald):
     asyncio.run(scenario())
 
 
-def test_token_is_refused_until_tokens_are_verified(herald):
+def test_token_is_refused_when_no_key_is_configured(herald):
     async def scenario():
         assert await close_code_after(herald, '{"id":1,"connect":{"token":"x.y.z"}}') == (3500, "invalid token")
         await assert_still_serving(herald)

@@ -161,6 +161,15 @@ public struct ServerAPI: Sendable {
             out.appendInt(info.numSubscriptions)
             out.appendRaw(",\"uptime\":")
             out.appendInt(info.uptimeSeconds)
+            // Herald: refused tokens and limits hit since start, by kind.
+            out.appendRaw(",\"refused\":{")
+            for (index, refusal) in node.refusals.snapshot().enumerated() {
+                if index > 0 { out.appendRaw(",") }
+                out.appendString(refusal.kind)
+                out.appendRaw(":")
+                out.appendUInt64(refusal.count)
+            }
+            out.appendRaw("}")
             if let bridge = node.bridge {
                 out.appendRaw(",\"kafka\":")
                 bridge.status().write(into: &out)

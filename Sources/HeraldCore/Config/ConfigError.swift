@@ -4,7 +4,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var path: String
     public var problem: String
 
-    init(_ path: String, _ problem: String) {
+    public init(_ path: String, _ problem: String) {
         self.path = path
         self.problem = problem
     }

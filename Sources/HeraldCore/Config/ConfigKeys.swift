@@ -10,7 +10,9 @@ extension HeraldConfig {
         .init("http_api.insecure", \.httpAPI.insecure),
         .init("client.insecure", \.client.insecure),
         .init("client.allowed_origins", \.client.allowedOrigins),
-        .init("client.token.hmac_secret_key", \.client.token.hmacSecretKey),
+        .init("client.expired_close_delay", \.client.expiredCloseDelay),
+        .init("client.expired_sub_close_delay", \.client.expiredSubCloseDelay),
+        .init("client.subscription_token.enabled", \.client.subscriptionToken.enabled),
         .init("client.allow_anonymous_connect_without_token", \.client.allowAnonymousConnectWithoutToken),
         .init("client.ping_interval", \.client.pingInterval),
         .init("client.pong_timeout", \.client.pongTimeout),
@@ -35,7 +37,9 @@ extension HeraldConfig {
         .init("kafka.dead_letter_topic", \.kafka.deadLetterTopic),
         .init("kafka.catch_up_readers", \.kafka.catchUpReaders),
         .init("kafka.catch_up_max_scan", \.kafka.catchUpMaxScan),
-    ] + NamespaceOptions.keys.map { $0.nested(under: "channel.without_namespace", at: \.channel.withoutNamespace) })
+    ] + NamespaceOptions.keys.map { $0.nested(under: "channel.without_namespace", at: \.channel.withoutNamespace) }
+      + HeraldConfig.Client.Token.keys.map { $0.nested(under: "client.token", at: \.client.token) }
+      + HeraldConfig.Client.Token.keys.map { $0.nested(under: "client.subscription_token", at: \.client.subscriptionToken.keys) })
 }
 
 extension Namespace {
@@ -51,6 +55,17 @@ extension KafkaBridgeConfig {
         .init("data", \.data),
         .init("start", \.start),
     ])
+}
+
+extension HeraldConfig.Client.Token {
+    static let keys: [ConfigKey<Self>] = [
+        .init("hmac_secret_key", \.hmacSecretKey),
+        .init("rsa_public_key", \.rsaPublicKey),
+        .init("ecdsa_public_key", \.ecdsaPublicKey),
+        .init("jwks_file", \.jwksFile),
+        .init("audience", \.audience),
+        .init("issuer", \.issuer),
+    ]
 }
 
 extension NamespaceOptions {

@@ -69,10 +69,40 @@ public struct HeraldConfig: Sendable, Equatable {
         /// `channel_position_check_delay`: 40 s between checks of positioned subscriptions' epochs.
         public var channelPositionCheckDelay: Duration = .seconds(40)
 
-        /// `client.token`.
+        /// `expired_close_delay`: 25 s of grace after a connection's token expires, for the SDK's refresh,
+        /// before it is closed with 3005.
+        public var expiredCloseDelay: Duration = .seconds(25)
+        /// `expired_sub_close_delay`: the same for a subscription's token; then unsubscribe 2501.
+        public var expiredSubCloseDelay: Duration = .seconds(25)
+        /// `subscription_token`: the keys of subscription tokens, when they differ from connection tokens'.
+        public var subscriptionToken = SubscriptionToken()
+
+        /// `client.token`: the keys a connection token (and, unless `subscription_token.enabled`, a
+        /// subscription token) may be signed with. With none set, tokens are refused.
         public struct Token: Sendable, Equatable {
-            /// `hmac_secret_key`: "" (default) means HMAC-signed tokens are not accepted.
+            /// `hmac_secret_key`: "" (default) means HMAC-signed tokens (HS256/384/512) are not accepted.
             public var hmacSecretKey = ""
+            /// `rsa_public_key`: a PEM public key, or a file holding one, for RS256/384/512.
+            public var rsaPublicKey = ""
+            /// `ecdsa_public_key`: a PEM public key (P-256 or P-384), or a file holding one, for ES256/384.
+            public var ecdsaPublicKey = ""
+            /// `jwks_file` (Herald): a JSON Web Key Set file; a token's `kid` picks its key.
+            public var jwksFile = ""
+            /// `audience`, `issuer`: when set, a token's `aud` must contain it, its `iss` must equal it.
+            public var audience = ""
+            public var issuer = ""
+
+            public init() {}
+
+            /// Whether any key is configured.
+            public var hasKeys: Bool { !(hmacSecretKey.isEmpty && rsaPublicKey.isEmpty && ecdsaPublicKey.isEmpty && jwksFile.isEmpty) }
+        }
+
+        /// `client.subscription_token`.
+        public struct SubscriptionToken: Sendable, Equatable {
+            /// `enabled`: false checks subscription tokens with `client.token`'s keys; true with these.
+            public var enabled = false
+            public var keys = Token()
         }
     }
 

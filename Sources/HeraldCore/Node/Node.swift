@@ -15,18 +15,21 @@ public final class Node: Sendable {
     public let durableWriter: DurableWriter?
     /// Tails Kafka topics into channels and produces publishes into them; nil without `kafka.bridges`.
     public let bridge: KafkaBridge?
+    /// Refused tokens and limits hit, by kind.
+    public let refusals = RefusalCounter()
     private let users = Mutex<[String: Int]>([:])
     private let inboxes: [LoopInbox]
     private let startedAt = ContinuousClock.now
 
     /// `wakers[i]` interrupts loop `i`'s wait for events; one loop is created per waker. `log` keeps the
-    /// history of durable namespaces; without one they are kept in memory only.
+    /// history of durable namespaces; without one they are kept in memory only. `tokens` checks connection
+    /// and subscription tokens (HeraldAuth builds it from the configuration).
     public init(config: HeraldConfig, version: String, name: String, wakers: [@Sendable () -> Void],
-                log: PublicationLog? = nil, bridge: KafkaBridge? = nil) {
+                log: PublicationLog? = nil, bridge: KafkaBridge? = nil, tokens: TokenAuthority = .none) {
         self.config = config
         self.version = version
         self.name = name
-        sessionSettings = SessionSettings(config: config)
+        sessionSettings = SessionSettings(config: config, tokens: tokens)
         channels = ChannelRegistry(loopCount: wakers.count)
         presence = PresenceRegistry()
         inboxes = wakers.map { LoopInbox(wake: $0) }

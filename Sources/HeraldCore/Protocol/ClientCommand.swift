@@ -17,8 +17,10 @@ public struct ClientCommand: Equatable, Sendable {
         case ping
         case send
         case rpc
-        case refresh
-        case subRefresh
+        /// A new connection token before the current one expires.
+        case refresh(token: String)
+        /// A new subscription token for a subscribed channel.
+        case subRefresh(channel: String, token: String)
         /// `{}`: the client's answer to a server ping.
         case pong
         /// A command with an id but no method Herald knows.
@@ -151,10 +153,10 @@ public struct ClientCommand: Equatable, Sendable {
             method = .send
         } else if try params("rpc") != nil {
             method = .rpc
-        } else if try params("refresh") != nil {
-            method = .refresh
-        } else if try params("sub_refresh") != nil {
-            method = .subRefresh
+        } else if let p = try params("refresh") {
+            method = .refresh(token: try string(p, "token"))
+        } else if let p = try params("sub_refresh") {
+            method = .subRefresh(channel: try channel(p), token: try string(p, "token"))
         } else {
             method = id == 0 ? .pong : .unknown
         }

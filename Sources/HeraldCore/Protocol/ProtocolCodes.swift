@@ -63,6 +63,8 @@ public struct UnsubscribeReason: Equatable, Sendable {
     /// The subscriber's position no longer matches the stream (its epoch changed): the SDK resubscribes and
     /// recovers (codes from 2500 tell it to).
     public static let insufficientState = UnsubscribeReason(code: 2500, reason: "insufficient state")
+    /// The subscription token expired and was not refreshed: the SDK resubscribes with a new one.
+    public static let expired = UnsubscribeReason(code: 2501, reason: "subscription expired")
 }
 
 /// WebSocket close codes (RFC 6455) used below the protocol's own.

@@ -1,7 +1,10 @@
 /// Builds the JSON text of replies and pushes (Centrifuge protocol v2), without Foundation.
 /// Field names and shapes follow `client.proto`; zero values are omitted as protobuf's JSON mapping does.
 public enum ReplyEncoder {
-    public static func connect(id: UInt32, client: String, version: String, pingSeconds: Int, into w: inout JSONWriter) {
+    /// `ttl`: seconds until the connection's token expires (the SDK refreshes it before), nil for never.
+    /// `subs`: the server-side subscriptions made from the token's `channels`.
+    public static func connect(id: UInt32, client: String, version: String, pingSeconds: Int, ttl: Int64?,
+                               subs: [(channel: String, result: SubscribeResult)], into w: inout JSONWriter) {
         open(id: id, "connect", &w)
         w.appendRaw("{\"client\":")
         w.appendString(client)
@@ -12,7 +15,46 @@ public enum ReplyEncoder {
             w.appendInt(pingSeconds)
             w.appendRaw(",\"pong\":true")
         }
+        expiry(ttl, &w)
+        if !subs.isEmpty {
+            w.appendRaw(",\"subs\":{")
+            for (index, sub) in subs.enumerated() {
+                if index > 0 { w.appendRaw(",") }
+                w.appendString(sub.channel)
+                w.appendRaw(":")
+                subscribeResult(sub.result, into: &w)
+            }
+            w.appendRaw("}")
+        }
         w.appendRaw("}}")
+    }
+
+    /// The answer to `refresh`: the connection now lives `ttl` more seconds (nil: for ever).
+    public static func refresh(id: UInt32, client: String, version: String, ttl: Int64?, into w: inout JSONWriter) {
+        open(id: id, "refresh", &w)
+        w.appendRaw("{\"client\":")
+        w.appendString(client)
+        w.appendRaw(",\"version\":")
+        w.appendString(version)
+        expiry(ttl, &w)
+        w.appendRaw("}}")
+    }
+
+    /// The answer to `sub_refresh`.
+    public static func subRefresh(id: UInt32, ttl: Int64?, into w: inout JSONWriter) {
+        open(id: id, "sub_refresh", &w)
+        w.appendRaw("{")
+        if let ttl {
+            w.appendRaw("\"expires\":true,\"ttl\":")
+            w.appendInt(Int(ttl))
+        }
+        w.appendRaw("}}")
+    }
+
+    private static func expiry(_ ttl: Int64?, _ w: inout JSONWriter) {
+        guard let ttl else { return }
+        w.appendRaw(",\"expires\":true,\"ttl\":")
+        w.appendInt(Int(ttl))
     }
 
     /// A reply whose result carries no fields: subscribe, unsubscribe, publish, ping.
@@ -102,9 +144,14 @@ public enum ReplyEncoder {
         w.appendRaw("}")
     }
 
-    /// The subscribe reply of a channel with history: positions, recovery outcome, recovered publications.
+    /// The subscribe reply: expiry, positions, recovery outcome, recovered publications.
     public static func subscribe(id: UInt32, _ result: SubscribeResult, into w: inout JSONWriter) {
         open(id: id, "subscribe", &w)
+        subscribeResult(result, into: &w)
+        w.appendRaw("}")
+    }
+
+    private static func subscribeResult(_ result: SubscribeResult, into w: inout JSONWriter) {
         w.appendRaw("{")
         var first = true
         func field(_ name: StaticString) {
@@ -114,6 +161,7 @@ public enum ReplyEncoder {
             w.appendRaw(name)
             w.appendRaw("\":")
         }
+        if let ttl = result.ttl { field("expires"); w.appendRaw("true"); field("ttl"); w.appendInt(Int(ttl)) }
         if result.recoverable { field("recoverable"); w.appendRaw("true") }
         if result.positioned {
             field("positioned"); w.appendRaw("true")
@@ -132,7 +180,7 @@ public enum ReplyEncoder {
             }
             w.appendRaw("]")
         }
-        w.appendRaw("}}")
+        w.appendRaw("}")
     }
 
     /// The history result, for the client command and the server API alike.
@@ -175,6 +223,8 @@ public enum ReplyEncoder {
 
     /// What a subscribe reply says about positions and recovery.
     public struct SubscribeResult {
+        /// Seconds until the subscription token expires, nil for never.
+        var ttl: Int64?
         var recoverable = false
         var positioned = false
         var position = StreamPosition(offset: 0, epoch: "")

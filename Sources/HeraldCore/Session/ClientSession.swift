@@ -5,16 +5,22 @@
 /// command order. A protocol violation closes the connection with the protocol's disconnect code.
 public final class ClientSession {
     public let clientID = ClientID.make()
-    public private(set) var user = ""
+    var user = ""
+    /// The connection token's `info`, shown to others as `conn_info`.
+    var connInfo: [UInt8]?
+    /// When the connection's token runs out (monotonic, grace included): closed with 3005 unless refreshed.
+    var expiryDeadline: Milliseconds?
+    /// The earliest subscription expiry deadline, so ticks look through subscriptions only when one is due.
+    var nextSubscriptionExpiry: Milliseconds?
     unowned let loop: LoopContext
     /// `unowned(unsafe)`: the fan-out loop touches it once per subscriber per publication, and checked
     /// `unowned` would add a retain/release each time. Safe because the transport connection owns this
     /// session and calls `closed()` (which takes it out of every index) before it goes away.
     unowned(unsafe) let output: SessionOutput
     var subscriptions: [String: Subscription] = [:]
-    private(set) var state = State.awaitingConnect
+    var state = State.awaitingConnect
     private let openedAt: Milliseconds
-    private var nextPingAt: Milliseconds = 0
+    var nextPingAt: Milliseconds = 0
     private var pongDeadline: Milliseconds?
     private var nextPositionCheckAt: Milliseconds = 0
 
@@ -34,6 +40,12 @@ public final class ClientSession {
         /// The subscribe command's id, while its join waits for Kafka: a later subscribe to the same
         /// channel must not take that answer.
         var joinID: UInt32 = 0
+        /// The subscription token's `info`, shown to others as `chan_info`.
+        var chanInfo: [UInt8]?
+        /// When the subscription's token runs out (Unix seconds), for the reply's `ttl`.
+        var expiresAt: Int64?
+        /// The same as a monotonic deadline, grace included: unsubscribed with 2501 then.
+        var expiryDeadline: Milliseconds?
 
         var joined: Bool { slot >= 0 }
 
@@ -54,7 +66,10 @@ public final class ClientSession {
 
     var node: Node { loop.node }
     var settings: SessionSettings { loop.node.sessionSettings }
-    var info: ClientInfo { ClientInfo(client: clientID, user: user) }
+    /// Who this connection is in `channel`, as the channel's other subscribers see it.
+    func info(in channel: String) -> ClientInfo {
+        ClientInfo(client: clientID, user: user, connInfo: connInfo, chanInfo: subscriptions[channel]?.chanInfo)
+    }
 
     func matches(user: String, client: String?) -> Bool {
         if let client { return client == clientID }
@@ -106,36 +121,55 @@ public final class ClientSession {
             return
         }
         guard state == .connected else { throw .badRequest }
+        var grant: SubscriptionToken?
         switch command.method {
         case .pong:
             pongDeadline = nil
             return
         case .send:
             return  // asynchronous messages need a handler, which Herald does not have
+        case _ where command.id == 0:
+            throw .badRequest
+        case .refresh(let token):
+            try refresh(command.id, token: token, now: now, replies: &replies)
+            return
+        case .subRefresh(let channel, let token):
+            try subRefresh(command.id, channel: channel, token: token, now: now, replies: &replies)
+            return
+        case .subscribe(let request) where !request.token.isEmpty:
+            switch try subscriptionGrant(request) {
+            case .success(let granted):
+                grant = granted
+            case .failure(let error):
+                ReplyEncoder.error(id: command.id, error, into: &replies)
+                return
+            }
         default:
-            guard command.id > 0 else { throw .badRequest }
+            break
         }
         do throws(ProtocolError) {
-            try dispatch(command, replies: &replies)
+            try dispatch(command, grant: grant, now: now, replies: &replies)
         } catch {
             ReplyEncoder.error(id: command.id, error, into: &replies)
         }
     }
 
-    private func dispatch(_ command: ClientCommand, replies: inout JSONWriter) throws(ProtocolError) {
+    /// `grant`: the checked subscription token of a subscribe command that carried one.
+    private func dispatch(_ command: ClientCommand, grant: SubscriptionToken?, now: Milliseconds,
+                          replies: inout JSONWriter) throws(ProtocolError) {
         let id = command.id
         switch command.method {
         case .subscribe(let request):
-            let options = try subscribe(request)
+            let options = try subscribe(request, grant: grant, now: now)
             subscriptions[request.channel]?.joinID = id
             if options.hasHistory {
                 try joinStream(id: id, request, options)
             } else {
-                ReplyEncoder.empty(id: id, "subscribe", into: &replies)
+                ReplyEncoder.subscribe(id: id, .init(ttl: grant?.ttl), into: &replies)
             }
             if subscriptions[request.channel]?.joinLeave == true {
                 var push = JSONWriter()
-                ReplyEncoder.joinPush(channel: request.channel, info: info, into: &push)
+                ReplyEncoder.joinPush(channel: request.channel, info: info(in: request.channel), into: &push)
                 node.deliver(channel: request.channel, frame: Frame(text: push.bytes), audience: .joinLeaveListeners)
             }
         case .unsubscribe(let channel):
@@ -149,7 +183,7 @@ public final class ClientSession {
             let answer = LoopCallback(inbox: loop.inbox) { [weak self] (outcome: Result<StreamPosition, ProtocolError>) in
                 self?.answerDurablePublish(id: id, outcome)
             }
-            let ack = try node.publish(channel: channel, data: data, info: info) { answer($0) }
+            let ack = try node.publish(channel: channel, data: data, info: info(in: channel)) { answer($0) }
             if ack == .pending { return }
             ReplyEncoder.empty(id: id, "publish", into: &replies)
         case .presence(let channel):
@@ -167,11 +201,11 @@ public final class ClientSession {
             ReplyEncoder.history(id: id, publications, position, into: &replies)
         case .ping:
             ReplyEncoder.empty(id: id, "ping", into: &replies)
-        case .rpc, .refresh, .subRefresh:
+        case .rpc:
             throw .notAvailable
         case .unknown:
             throw .methodNotFound
-        case .connect, .pong, .send:
+        case .connect, .pong, .send, .refresh, .subRefresh:
             break  // handled before dispatch
         }
     }
@@ -181,41 +215,71 @@ public final class ClientSession {
     private func connect(_ id: UInt32, _ request: ClientCommand.ConnectRequest, now: Milliseconds,
                          replies: inout JSONWriter) throws(Disconnect) {
         guard state == .awaitingConnect else { throw .badRequest }
-        if !request.token.isEmpty && !settings.insecure {
-            // Connection tokens are not verified yet: refuse rather than trust an unchecked token.
-            throw .invalidToken
+        var token: ConnectionToken?
+        if !request.token.isEmpty {
+            switch try connectionToken(request.token) {
+            case .success(let checked):
+                token = checked
+            case .failure(let error):
+                // Expired: the SDK fetches a new token and connects again on this or a new connection.
+                ReplyEncoder.error(id: id, error, into: &replies)
+                return
+            }
+        } else {
+            guard settings.insecure || settings.anonymousConnect else { throw .badRequest }
         }
-        guard settings.insecure || settings.anonymousConnect || !request.token.isEmpty else { throw .badRequest }
+        if let token {
+            user = token.user
+            connInfo = token.info
+            expiryDeadline = deadline(token.expiresAt, now: now, grace: settings.expiredCloseDelayMs)
+        }
         state = .connected
         node.userConnected(user)
         nextPingAt = now + settings.pingIntervalMs
+        let subs = (token?.channels ?? []).compactMap { channel in
+            subscribeServerSide(channel, now: now).map { (channel: channel, result: $0) }
+        }
         ReplyEncoder.connect(id: id, client: clientID, version: node.version,
-                             pingSeconds: Int(settings.pingIntervalMs / 1000), into: &replies)
+                             pingSeconds: Int(settings.pingIntervalMs / 1000), ttl: token?.ttl, subs: subs,
+                             into: &replies)
     }
 
     /// Checks and records the subscription. A channel without history joins the loop's index at once; one
-    /// with history joins in `joinStream`, in step with its stream.
-    private func subscribe(_ request: ClientCommand.SubscribeRequest) throws(ProtocolError) -> NamespaceOptions {
+    /// with history joins in `joinStream`, in step with its stream. A subscription token (`grant`) for the
+    /// channel admits whatever the namespace's permissions say.
+    private func subscribe(_ request: ClientCommand.SubscribeRequest, grant: SubscriptionToken?,
+                           now: Milliseconds) throws(ProtocolError) -> NamespaceOptions {
         let channel = request.channel
         let (name, options) = try node.resolve(channel: channel)
         guard subscriptions[channel] == nil else { throw .alreadySubscribed }
         guard settings.channelLimit == 0 || subscriptions.count < settings.channelLimit else { throw .limitExceeded }
         let userAllowedByName = options.allowUserLimitedChannels && name.isUserLimited && !user.isEmpty
             && name.allowedUsers.contains(Substring(user))
-        guard settings.insecure || userAllowedByName
+        guard settings.insecure || grant != nil || userAllowedByName
             || allowed(options.allowSubscribeForClient, options.allowSubscribeForAnonymous)
         else { throw .permissionDenied }
         if !request.delta.isEmpty && !(request.delta == "fossil" && options.allowsFossilDelta) { throw .badRequest }
 
+        record(channel, options, pushJoinLeave: options.joinLeave && (request.joinLeave || options.forcePushJoinLeave),
+               delta: !request.delta.isEmpty && options.hasHistory, grant: grant, now: now)
+        return options
+    }
+
+    /// Enters an admitted subscription in the session, the loop's index (without history) and presence.
+    func record(_ channel: String, _ options: NamespaceOptions, pushJoinLeave: Bool, delta: Bool,
+                grant: SubscriptionToken?, now: Milliseconds) {
         subscriptions[channel] = Subscription(
             slot: options.hasHistory ? Subscription.notRegistered : loop.channelIndex.add(self, to: channel),
-            pushJoinLeave: options.joinLeave && (request.joinLeave || options.forcePushJoinLeave),
+            pushJoinLeave: pushJoinLeave,
             presence: options.presence,
             joinLeave: options.joinLeave,
-            delta: !request.delta.isEmpty && options.hasHistory)
+            delta: delta,
+            chanInfo: grant?.info,
+            expiresAt: grant?.expiresAt,
+            expiryDeadline: deadline(grant?.expiresAt, now: now, grace: settings.expiredSubCloseDelayMs))
+        noteSubscriptionExpiry(subscriptions[channel]?.expiryDeadline)
         if !options.hasHistory { node.channels.added(channel: channel, loop: loop.index) }
-        if options.presence { node.presence.add(info, to: channel) }
-        return options
+        if options.presence { node.presence.add(info(in: channel), to: channel) }
     }
 
 
@@ -272,6 +336,7 @@ public final class ClientSession {
         if subscription.presence { node.presence.remove(client: clientID, from: channel) }
         if subscription.joinLeave {
             var push = JSONWriter()
+            let info = ClientInfo(client: clientID, user: user, connInfo: connInfo, chanInfo: subscription.chanInfo)
             ReplyEncoder.leavePush(channel: channel, info: info, into: &push)
             node.deliver(channel: channel, frame: Frame(text: push.bytes), audience: .joinLeaveListeners)
         }
@@ -297,6 +362,11 @@ public final class ClientSession {
                 nextPositionCheckAt = now + settings.positionCheckDelayMs
                 checkPositions()
             }
+            if let deadline = expiryDeadline, now >= deadline {
+                disconnect(.expired)
+                return
+            }
+            expireSubscriptions(now: now)
             if let deadline = pongDeadline, now >= deadline {
                 disconnect(.noPong)
             } else if settings.pingIntervalMs > 0, now >= nextPingAt {
@@ -323,7 +393,7 @@ public final class ClientSession {
         }
     }
 
-    private func disconnect(_ disconnect: Disconnect) {
+    func disconnect(_ disconnect: Disconnect) {
         output.close(disconnect)
     }
 

@@ -20,10 +20,15 @@ struct SessionSettings: Sendable {
     var queueMaxSize: Int
     /// `client.channel_position_check_delay`; 0 disables position checks.
     var positionCheckDelayMs: Milliseconds
+    /// The keys connection and subscription tokens are checked with.
+    var tokens: TokenAuthority
+    /// `client.expired_close_delay`, `client.expired_sub_close_delay`: grace after a token expires.
+    var expiredCloseDelayMs: Milliseconds
+    var expiredSubCloseDelayMs: Milliseconds
 }
 
 extension SessionSettings {
-    init(config: HeraldConfig) {
+    init(config: HeraldConfig, tokens: TokenAuthority) {
         insecure = config.client.insecure
         anonymousConnect = config.client.allowAnonymousConnectWithoutToken
         pingIntervalMs = config.client.pingInterval.milliseconds
@@ -34,6 +39,9 @@ extension SessionSettings {
         recoveryMaxPublicationLimit = config.client.recoveryMaxPublicationLimit
         queueMaxSize = config.client.queueMaxSize
         positionCheckDelayMs = config.client.channelPositionCheckDelay.milliseconds
+        self.tokens = tokens
+        expiredCloseDelayMs = config.client.expiredCloseDelay.milliseconds
+        expiredSubCloseDelayMs = config.client.expiredSubCloseDelay.milliseconds
     }
 }
 

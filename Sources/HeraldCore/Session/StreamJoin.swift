@@ -120,6 +120,20 @@ extension ClientSession {
         return true
     }
 
+    /// Joins a channel with history from its stream's current position, recovering nothing (a server-side
+    /// subscription): registered under the channel's lock like `joinStream`, so every later publication
+    /// reaches it exactly once. Returns the position it joins at.
+    func joinLive(_ channel: String) -> StreamPosition {
+        let position = node.history.entry(channel).stream.withLock { stream in
+            node.bridge?.bind(channel, &stream)
+            node.channels.added(channel: channel, loop: loop.index)
+            loop.inbox.post(.run(LoopTask { [weak self] in self?.enterIndex(channel, lastOffset: 0, checkedEpoch: nil) }))
+            return stream.position
+        }
+        subscriptions[channel]?.slot = Subscription.awaitingJoin
+        return position
+    }
+
     /// The loop reached the point where `channel`'s stream was when this subscriber joined: from here on it
     /// gets the channel's publications live. `top` is the stream's offset at that point.
     private func joined(_ channel: String, id: UInt32, _ recovery: Recovery, top: UInt64, recoverable: Bool,
@@ -127,19 +141,25 @@ extension ClientSession {
         guard state != .closed else { return }
         let delta = subscriptions[channel]?.delta ?? false
         var result = ReplyEncoder.SubscribeResult(
+            ttl: subscriptions[channel]?.expiresAt.map { max(1, $0 - wallSeconds()) },
             recoverable: recoverable, positioned: positioned, position: recovery.position,
             wasRecovering: recovery.wasRecovering, recovered: recovery.recovered, delta: delta)
         result.publications = Self.wireForm(recovery.publications, delta: delta)
-        if var subscription = subscriptions[channel], !subscription.joined {
-            subscription.slot = loop.channelIndex.add(self, to: channel, delta: delta)
-            // A delta needs the publication before it; the subscriber has that only if this reply sent it.
-            subscription.lastOffset = recovery.publications.isEmpty ? 0 : top
-            subscription.checkedEpoch = positioned ? recovery.position.epoch : nil
-            subscriptions[channel] = subscription
-        }
+        // A delta needs the publication before it; the subscriber has that only if this reply sent it.
+        enterIndex(channel, lastOffset: recovery.publications.isEmpty ? 0 : top,
+                   checkedEpoch: positioned ? recovery.position.epoch : nil)
         var reply = JSONWriter(capacity: 128)
         ReplyEncoder.subscribe(id: id, result, into: &reply)
         output.send(Frame(text: reply.bytes))
+    }
+
+    /// Puts a joining subscription in the loop's index, unless it left meanwhile.
+    private func enterIndex(_ channel: String, lastOffset: UInt64, checkedEpoch: String?) {
+        guard state != .closed, var subscription = subscriptions[channel], !subscription.joined else { return }
+        subscription.slot = loop.channelIndex.add(self, to: channel, delta: subscription.delta)
+        subscription.lastOffset = lastOffset
+        subscription.checkedEpoch = checkedEpoch
+        subscriptions[channel] = subscription
     }
 
     /// Recovered publications as the subscriber reads them: with delta compression, the first whole and
