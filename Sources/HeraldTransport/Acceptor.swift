@@ -155,6 +155,7 @@ final class Acceptor: @unchecked Sendable {
         for (fd, acceptedAt) in undecided where now - acceptedAt > Self.firstRequestTimeout {
             forget(fd)
             close(fd)
+            loops[0].server.node.refusals.count("first_request_timeout")  // a slowloris, or a very slow client
         }
     }
 

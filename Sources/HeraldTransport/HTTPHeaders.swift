@@ -20,10 +20,15 @@ enum HTTPHeaders {
         return String(cString: buffer)
     }
 
-    static func peerIsLoopback(_ wsi: OpaquePointer) -> Bool {
+    /// The client's address as text ("127.0.0.1", "::1").
+    static func peerAddress(_ wsi: OpaquePointer) -> String? {
         var buffer = [CChar](repeating: 0, count: 64)
-        guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return false }
-        let peer = String(cString: buffer)
+        guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return nil }
+        return String(cString: buffer)
+    }
+
+    static func peerIsLoopback(_ wsi: OpaquePointer) -> Bool {
+        guard let peer = peerAddress(wsi) else { return false }
         return peer.hasPrefix("127.") || peer == "::1" || peer.hasPrefix("::ffff:127.")
     }
 }

@@ -17,6 +17,8 @@ public struct TransportSettings: Sendable {
     public var queueMaxMessages: Int
     /// `client.connection_limit`: WebSocket connections on this node; 0 means no limit.
     public var connectionLimit: Int
+    /// `herald.connections_per_ip`: WebSocket connections from one address; 0 means no limit.
+    public var connectionsPerIP: Int
     /// `herald.http_api_body_limit`: larger API bodies are refused with 413.
     public var apiBodyLimit: Int
     /// `herald.shutdown_timeout`, in milliseconds.
@@ -42,6 +44,7 @@ extension TransportSettings {
         queueMaxMessages = config.herald.queueMaxMessages
         origins = OriginPolicy(allowedOrigins: config.client.allowedOrigins)
         connectionLimit = config.client.connectionLimit
+        connectionsPerIP = config.herald.connectionsPerIP
         apiBodyLimit = config.herald.httpAPIBodyLimit
         shutdownTimeoutMs = Int(config.herald.shutdownTimeout.milliseconds)
     }

@@ -14,6 +14,8 @@ final class WebSocketConnection: SessionOutput {
     private var closing: Disconnect?
     /// Set when lws has closed the wsi: nothing may touch it after that.
     private var released = false
+    /// The client's address, counted in `connectionsPerAddress` while the connection is open.
+    private let address: String
 
     init(wsi: OpaquePointer, loop: EventLoop) {
         self.wsi = wsi
@@ -21,6 +23,8 @@ final class WebSocketConnection: SessionOutput {
         let settings = loop.server.settings
         queue = OutboundQueue(maxBytes: settings.queueMaxBytes, maxMessages: settings.queueMaxMessages)
         loop.server.webSocketConnections.add(1, ordering: .relaxed)
+        address = HTTPHeaders.peerAddress(wsi) ?? ""
+        loop.server.connectionsPerAddress.add(address)
         session = loop.core.openSession(output: self, now: monotonicMilliseconds())
     }
 
@@ -33,12 +37,13 @@ final class WebSocketConnection: SessionOutput {
         connection.released = true
         connection.session.closed()
         connection.loop.server.webSocketConnections.subtract(1, ordering: .relaxed)
+        connection.loop.server.connectionsPerAddress.remove(connection.address)
         OpaqueUserData.detach(from: wsi)
     }
 
     /// Decides an upgrade before it happens: the path, the page's origin, the shutdown state, the connection
-    /// limit and the subprotocol. A refusal answers with an HTTP status (404, 403, 503, 400) and returns 1,
-    /// which tells lws the response is written; 0 lets the upgrade proceed.
+    /// limits and the subprotocol. A refusal answers with an HTTP status (404, 403, 503, 429, 400) and
+    /// returns 1, which tells lws the response is written; 0 lets the upgrade proceed.
     static func admit(_ wsi: OpaquePointer, loop: EventLoop) -> Int32 {
         let server: ServerShared = loop.server
         if HTTPHeaders.value(wsi, WSI_TOKEN_GET_URI) != "/connection/websocket" {
@@ -53,7 +58,12 @@ final class WebSocketConnection: SessionOutput {
         }
         let limit = server.settings.connectionLimit
         if limit > 0 && server.webSocketConnections.load(ordering: .relaxed) >= limit {
+            server.node.refusals.count("connection_limit")
             return UpgradeRefusal.send(wsi, 503, "connection limit reached")
+        }
+        if server.connectionsPerAddress.isFull(HTTPHeaders.peerAddress(wsi) ?? "") {
+            server.node.refusals.count("connections_per_ip")
+            return UpgradeRefusal.send(wsi, 429, "too many connections from this address")
         }
         if let subprotocol = HTTPHeaders.value(wsi, WSI_TOKEN_PROTOCOL), !subprotocol.isEmpty {
             // Only the JSON protocol is spoken; a Protobuf SDK must be told so instead of being misread.
@@ -71,6 +81,7 @@ final class WebSocketConnection: SessionOutput {
         let complete = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
         let limit = loop.server.settings.messageSizeLimit
         if partialMessage.count + chunk.count > limit {
+            loop.server.node.refusals.count("message_too_big")
             return closeNow(code: WebSocketCloseCode.messageTooBig, reason: "message too big")
         }
         if complete && partialMessage.isEmpty {
@@ -92,6 +103,7 @@ final class WebSocketConnection: SessionOutput {
         guard closing == nil else { return }
         let wasEmpty = queue.isEmpty
         guard queue.push(frame) else {
+            loop.server.node.refusals.count("slow_client")
             queue.removeAll()
             close(.slow)
             // A reader that stopped reading may never make the socket writable again.

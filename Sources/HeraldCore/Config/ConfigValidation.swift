@@ -22,6 +22,11 @@ extension HeraldConfig {
         }
         try Self.require(herald.queueMaxMessages, atLeast: 1, "herald.queue_max_messages")
         try Self.require(herald.httpAPIBodyLimit, atLeast: 1, "herald.http_api_body_limit")
+        try Self.require(herald.connectionsPerIP, atLeast: 0, "herald.connections_per_ip")
+        try Self.require(herald.commandRate, atLeast: 0, "herald.command_rate")
+        try Self.require(herald.commandBurst, atLeast: 1, "herald.command_burst")
+        try Self.require(herald.publishRate, atLeast: 0, "herald.publish_rate")
+        try Self.require(herald.publishBurst, atLeast: 1, "herald.publish_burst")
         if herald.shutdownTimeout < .zero {
             throw ConfigError("herald.shutdown_timeout", "must not be negative")
         }

@@ -3,7 +3,7 @@ import FoundationEssentials
 extension ConfigLoader {
     /// A production configuration for `herald genconfig`, like `centrifugo genconfig` writes: fresh random
     /// `http_api.key` and `client.token.hmac_secret_key` (32 bytes each, base64url), no allowed origins, no
-    /// namespaces yet. A namespace is added to `channel.namespaces` like this:
+    /// namespaces yet, and per-client limits (connections per address, command and publish rates). A namespace is added to `channel.namespaces` like this:
     ///
     ///     { "name": "chat", "presence": true, "allow_subscribe_for_client": true,
     ///       "allow_publish_for_subscriber": true }
@@ -29,6 +29,13 @@ extension ConfigLoader {
           },
           "channel": {
             "namespaces": []
+          },
+          "herald": {
+            "connections_per_ip": 1000,
+            "command_rate": 50,
+            "command_burst": 200,
+            "publish_rate": 10,
+            "publish_burst": 20
           }
         }
 

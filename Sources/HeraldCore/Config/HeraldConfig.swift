@@ -134,6 +134,18 @@ public struct HeraldConfig: Sendable, Equatable {
         public var httpAPIBodyLimit = 1_048_576
         /// `shutdown_timeout`: 5 s for connections to drain on shutdown.
         public var shutdownTimeout: Duration = .seconds(5)
+        /// `connections_per_ip`: 0 (no limit) WebSocket connections from one client address; more are refused
+        /// with HTTP 429. Behind a proxy every client has the proxy's address: leave it 0 there.
+        public var connectionsPerIP = 0
+        /// `command_rate`: 0 (no limit) commands a second per connection, with bursts of `command_burst`
+        /// (200); a command over it is answered with error 111, and a connection that keeps sending after
+        /// `command_burst` such answers is closed with 3013.
+        public var commandRate = 0
+        public var commandBurst = 200
+        /// `publish_rate`: 0 (no limit) client publications a second per connection, bursts of
+        /// `publish_burst` (20); over it, error 111.
+        public var publishRate = 0
+        public var publishBurst = 20
     }
 }
 

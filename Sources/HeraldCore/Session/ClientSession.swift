@@ -23,6 +23,12 @@ public final class ClientSession {
     var nextPingAt: Milliseconds = 0
     private var pongDeadline: Milliseconds?
     private var nextPositionCheckAt: Milliseconds = 0
+    /// `herald.command_rate` and `herald.publish_rate`; nil without a limit.
+    private var commands: TokenBucket?
+    private var publications: TokenBucket?
+    /// Commands refused by `commands` since the last one let through: past the burst, the client is not
+    /// listening, and is closed.
+    private var refusedInARow = 0
 
     struct Subscription {
         /// Its place in the loop's channel index, or `awaitingJoin` / `notRegistered` while it joins its
@@ -62,6 +68,9 @@ public final class ClientSession {
         self.loop = loop
         self.output = output
         self.openedAt = openedAt
+        let settings = loop.node.sessionSettings
+        commands = TokenBucket(rate: settings.commandRate, burst: settings.commandBurst, now: openedAt)
+        publications = TokenBucket(rate: settings.publishRate, burst: settings.publishBurst, now: openedAt)
     }
 
     var node: Node { loop.node }
@@ -116,6 +125,14 @@ public final class ClientSession {
         } catch {
             throw .badRequest
         }
+        if command.method != .pong, commands?.take(now: now) == false {
+            node.refusals.count("command_rate")
+            refusedInARow += 1
+            if refusedInARow > settings.commandBurst { throw .tooManyRequests }
+            ReplyEncoder.error(id: command.id, .tooManyRequests, into: &replies)
+            return
+        }
+        refusedInARow = 0
         if case .connect(let request) = command.method {
             try connect(command.id, request, now: now, replies: &replies)
             return
@@ -180,6 +197,10 @@ public final class ClientSession {
             try checkPermitted(channel, forClient: options.allowPublishForClient,
                                forSubscriber: options.allowPublishForSubscriber,
                                forAnonymous: options.allowPublishForAnonymous)
+            if publications?.take(now: now) == false {
+                node.refusals.count("publish_rate")
+                throw .tooManyRequests
+            }
             let answer = LoopCallback(inbox: loop.inbox) { [weak self] (outcome: Result<StreamPosition, ProtocolError>) in
                 self?.answerDurablePublish(id: id, outcome)
             }
@@ -252,7 +273,10 @@ public final class ClientSession {
         let channel = request.channel
         let (name, options) = try node.resolve(channel: channel)
         guard subscriptions[channel] == nil else { throw .alreadySubscribed }
-        guard settings.channelLimit == 0 || subscriptions.count < settings.channelLimit else { throw .limitExceeded }
+        guard settings.channelLimit == 0 || subscriptions.count < settings.channelLimit else {
+            node.refusals.count("channel_limit")
+            throw .limitExceeded
+        }
         let userAllowedByName = options.allowUserLimitedChannels && name.isUserLimited && !user.isEmpty
             && name.allowedUsers.contains(Substring(user))
         guard settings.insecure || grant != nil || userAllowedByName
@@ -356,7 +380,10 @@ public final class ClientSession {
     func tick(now: Milliseconds) {
         switch state {
         case .awaitingConnect:
-            if now >= openedAt + settings.connectTimeoutMs { disconnect(.stale) }
+            if now >= openedAt + settings.connectTimeoutMs {
+                node.refusals.count("connect_timeout")
+                disconnect(.stale)
+            }
         case .connected:
             if settings.positionCheckDelayMs > 0, now >= nextPositionCheckAt {
                 nextPositionCheckAt = now + settings.positionCheckDelayMs
@@ -368,6 +395,7 @@ public final class ClientSession {
             }
             expireSubscriptions(now: now)
             if let deadline = pongDeadline, now >= deadline {
+                node.refusals.count("no_pong")
                 disconnect(.noPong)
             } else if settings.pingIntervalMs > 0, now >= nextPingAt {
                 var ping = JSONWriter(capacity: 2)

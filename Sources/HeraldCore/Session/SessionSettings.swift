@@ -25,6 +25,11 @@ struct SessionSettings: Sendable {
     /// `client.expired_close_delay`, `client.expired_sub_close_delay`: grace after a token expires.
     var expiredCloseDelayMs: Milliseconds
     var expiredSubCloseDelayMs: Milliseconds
+    /// `herald.command_rate` / `command_burst`, `herald.publish_rate` / `publish_burst`; rate 0: no limit.
+    var commandRate: Int
+    var commandBurst: Int
+    var publishRate: Int
+    var publishBurst: Int
 }
 
 extension SessionSettings {
@@ -42,6 +47,10 @@ extension SessionSettings {
         self.tokens = tokens
         expiredCloseDelayMs = config.client.expiredCloseDelay.milliseconds
         expiredSubCloseDelayMs = config.client.expiredSubCloseDelay.milliseconds
+        commandRate = config.herald.commandRate
+        commandBurst = config.herald.commandBurst
+        publishRate = config.herald.publishRate
+        publishBurst = config.herald.publishBurst
     }
 }
 
