@@ -154,7 +154,7 @@ public final class ClientSession {
             try subRefresh(command.id, channel: channel, token: token, now: now, replies: &replies)
             return
         case .subscribe(let request) where !request.token.isEmpty:
-            switch try subscriptionGrant(request) {
+            switch try subscriptionToken(request.token, channel: request.channel) {
             case .success(let granted):
                 grant = granted
             case .failure(let error):

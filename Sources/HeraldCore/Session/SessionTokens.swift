@@ -32,14 +32,9 @@ extension ClientSession {
         }
     }
 
-    /// The subscription token of a subscribe command, checked against the channel and this connection's
-    /// user; nil when it may be ignored (no key, `client.insecure`).
-    func subscriptionGrant(_ request: ClientCommand.SubscribeRequest) throws(Disconnect)
-        -> Result<SubscriptionToken?, ProtocolError> {
-        try subscriptionToken(request.token, channel: request.channel)
-    }
-
-    private func subscriptionToken(_ token: String, channel: String) throws(Disconnect)
+    /// A subscription token's claims, checked against the channel and this connection's user; nil when it
+    /// may be ignored (no key, `client.insecure`).
+    func subscriptionToken(_ token: String, channel: String) throws(Disconnect)
         -> Result<SubscriptionToken?, ProtocolError> {
         guard let verifier = settings.tokens.subscription else {
             if settings.insecure { return .success(nil) }
