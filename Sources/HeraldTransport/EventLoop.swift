@@ -85,7 +85,7 @@ final class EventLoop: @unchecked Sendable {
             return lws_create_context(&info)
         }
         guard let context = created else {
-            protocols.deallocate()
+            // Every stored property is set, so `deinit` runs after the throw and frees `protocols`.
             if let evLoop { ev_loop_destroy(evLoop) }
             throw certificate == nil ? TransportError.contextCreation : TransportError.tlsCertificate
         }
