@@ -9,11 +9,11 @@ import Synchronization
 /// With TLS the first bytes are a TLS handshake: every socket goes to libwebsockets at once, which
 /// terminates TLS and tells upgrades from plain requests itself (`TLSHTTPExchange`).
 ///
-/// Without TLS, before dealing a socket, the acceptor peeks at its first request (`FirstRequest`): WebSocket upgrades
-/// are adopted into libwebsockets' HTTP role, everything else as a raw socket that Herald's own HTTP
-/// server reads. `TCP_DEFER_ACCEPT` makes the kernel hand over a connection once its first bytes are in,
-/// so the peek usually decides at once; a head that arrives in pieces waits in this thread's epoll set, at
-/// most `firstRequestTimeout`, then the connection is closed.
+/// Without TLS, before dealing a socket, the acceptor peeks at its first request (`FirstRequest`):
+/// WebSocket upgrades are adopted into libwebsockets' HTTP role, everything else as a raw socket that
+/// Herald's own HTTP server reads. `TCP_DEFER_ACCEPT` makes the kernel hand over a connection once its
+/// first bytes are in, so the peek usually decides at once; a head that arrives in pieces waits in this
+/// thread's epoll set, at most `firstRequestTimeout`, then the connection is closed.
 final class Acceptor: @unchecked Sendable {
     static let firstRequestTimeout: Milliseconds = 10_000
     private let listener: Int32

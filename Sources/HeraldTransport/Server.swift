@@ -46,8 +46,9 @@ public final class Server: @unchecked Sendable {
                                 tls: settings.tls != nil)
     }
 
-    /// Serves until SIGTERM or SIGINT (SIGHUP reloads the TLS certificate), then stops accepting, tells every client to reconnect elsewhere
-    /// (disconnect code 3001), waits for them to go (at most `herald.shutdown_timeout`), and returns.
+    /// Serves until SIGTERM or SIGINT (SIGHUP reloads the TLS certificate), then stops accepting, tells
+    /// every client to reconnect elsewhere (disconnect code 3001), waits for them to go (at most
+    /// `herald.shutdown_timeout`), and returns.
     public func run() {
         var signals = sigset_t()
         sigemptyset(&signals)
