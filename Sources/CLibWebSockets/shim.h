@@ -8,5 +8,6 @@
 static const int herald_lws_pre = LWS_PRE;
 static const unsigned long long herald_option_validate_utf8 = LWS_SERVER_OPTION_VALIDATE_UTF8;
 static const unsigned long long herald_option_libev = LWS_SERVER_OPTION_LIBEV;
+static const unsigned long long herald_option_ssl_global_init = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 static const unsigned int herald_ev_backend_epoll = EVBACKEND_EPOLL;
 #endif

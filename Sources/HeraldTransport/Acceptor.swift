@@ -6,11 +6,14 @@ import Synchronization
 /// The listening socket and the thread that accepts on it. libwebsockets 4.1 here cannot share one port
 /// between contexts, so Herald listens itself and deals accepted sockets to the event loops in turn.
 ///
-/// Before dealing a socket, the acceptor peeks at its first request (`FirstRequest`): WebSocket upgrades
-/// are adopted into libwebsockets' HTTP role, everything else as a raw socket that Herald's own HTTP
-/// server reads. `TCP_DEFER_ACCEPT` makes the kernel hand over a connection once its first bytes are in,
-/// so the peek usually decides at once; a head that arrives in pieces waits in this thread's epoll set, at
-/// most `firstRequestTimeout`, then the connection is closed.
+/// With TLS the first bytes are a TLS handshake: every socket goes to libwebsockets at once, which
+/// terminates TLS and tells upgrades from plain requests itself (`TLSHTTPExchange`).
+///
+/// Without TLS, before dealing a socket, the acceptor peeks at its first request (`FirstRequest`):
+/// WebSocket upgrades are adopted into libwebsockets' HTTP role, everything else as a raw socket that
+/// Herald's own HTTP server reads. `TCP_DEFER_ACCEPT` makes the kernel hand over a connection once its
+/// first bytes are in, so the peek usually decides at once; a head that arrives in pieces waits in this
+/// thread's epoll set, at most `firstRequestTimeout`, then the connection is closed.
 final class Acceptor: @unchecked Sendable {
     static let firstRequestTimeout: Milliseconds = 10_000
     private let listener: Int32
@@ -18,6 +21,7 @@ final class Acceptor: @unchecked Sendable {
     /// Written once by `stop` to wake the thread.
     private let stopEvent: Int32
     private let loops: [EventLoop]
+    private let terminatesTLS: Bool
     private var thread: ServiceThread?
     let port: Int
 
@@ -28,8 +32,9 @@ final class Acceptor: @unchecked Sendable {
     private let peekBuffer = UnsafeMutableRawBufferPointer.allocate(
         byteCount: HTTPRequestParser.maxHeadBytes, alignment: 1)
 
-    init(address: String, port: Int, loops: [EventLoop]) throws {
+    init(address: String, port: Int, loops: [EventLoop], tls: Bool) throws {
         self.loops = loops
+        terminatesTLS = tls
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
                         | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw TransportError.listen("socket: \(String(cString: strerror(errno)))") }
@@ -112,7 +117,11 @@ final class Acceptor: @unchecked Sendable {
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             Self.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-            route(fd)
+            if terminatesTLS {
+                deal(fd, as: .libWebSockets)
+            } else {
+                route(fd)
+            }
         }
     }
 
@@ -139,7 +148,11 @@ final class Acceptor: @unchecked Sendable {
             return
         }
         forget(fd)
-        loops[nextLoop].adopt(socket: fd, route: decision)
+        deal(fd, as: decision == .webSocketUpgrade ? .libWebSockets : .plainHTTP)
+    }
+
+    private func deal(_ fd: Int32, as adoption: Adoption) {
+        loops[nextLoop].adopt(socket: fd, as: adoption)
         nextLoop = (nextLoop + 1) % loops.count
     }
 

@@ -37,10 +37,20 @@ private func dispatch(
     case LWS_CALLBACK_RAW_CLOSE:
         HTTPConnection.release(wsi)
 
-    // lws's HTTP role only gets connections whose first request asked for an upgrade; one that turns out
-    // not to be an upgrade is answered and closed rather than kept alive in that role.
+    // Without TLS, lws's HTTP role only gets connections whose first request asked for an upgrade; one that
+    // turns out not to be an upgrade is answered and closed rather than kept alive in that role. With TLS
+    // it gets every connection, and a plain request is served once (`TLSHTTPExchange`).
     case LWS_CALLBACK_HTTP:
+        if lws_is_ssl(wsi) != 0 { return TLSHTTPExchange.begin(wsi, loop: loop) }
         return UpgradeRefusal.send(wsi, 400, "expected a WebSocket upgrade")
+    case LWS_CALLBACK_HTTP_BODY:
+        if let input { TLSHTTPExchange.of(wsi)?.receive(UnsafeRawBufferPointer(start: input, count: length)) }
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        TLSHTTPExchange.of(wsi)?.bodyComplete()
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return TLSHTTPExchange.of(wsi)?.writeable() ?? 0
+    case LWS_CALLBACK_CLOSED_HTTP:
+        TLSHTTPExchange.release(wsi)
 
     // WebSocket connections.
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:

@@ -13,6 +13,14 @@ public enum EventBackend: Sendable {
     case poll
 }
 
+/// How a loop takes an accepted socket.
+enum Adoption: Sendable {
+    /// lws's HTTP role: WebSocket upgrades and, with TLS, every connection (lws does the handshake).
+    case libWebSockets
+    /// A raw socket that Herald's `HTTPConnection` serves.
+    case plainHTTP
+}
+
 /// One libwebsockets context and the thread that services it. The thread owns every connection adopted
 /// into the context and the core `LoopContext` that indexes their subscriptions; other threads hand it
 /// sockets and events through mailboxes and wake it with `lws_cancel_service`.
@@ -22,8 +30,11 @@ final class EventLoop: @unchecked Sendable {
     private(set) var context: OpaquePointer!
     private var vhost: OpaquePointer!
     private(set) var core: LoopContext!
-    private let adoptQueue = Mutex<[(socket: Int32, route: FirstRequest)]>([])
+    private let adoptQueue = Mutex<[(socket: Int32, adoption: Adoption)]>([])
     let tickDue = Atomic<Bool>(false)
+    private let certificateReloadDue = Atomic<Bool>(false)
+    /// With `http_server.tls`: the default vhost serves TLS with it.
+    private let certificate: TLSCertificate?
     private let shutdownDue = Atomic<Bool>(false)
     private let stopDue = Atomic<Bool>(false)
     private var thread: ServiceThread?
@@ -46,8 +57,9 @@ final class EventLoop: @unchecked Sendable {
     /// The libev loop, with `EventBackend.libev`.
     private let evLoop: OpaquePointer?
 
-    init(index: Int, backend: EventBackend) throws {
+    init(index: Int, backend: EventBackend, tls: HeraldConfig.HTTPServer.TLS?) throws {
         self.index = index
+        certificate = tls.map(TLSCertificate.init)
         protocols = .allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
         protocols[0].name = UnsafePointer(Self.protocolName)
@@ -65,6 +77,7 @@ final class EventLoop: @unchecked Sendable {
         info.timeout_secs = 10
         info.count_threads = 1
         info.retry_and_idle_policy = UnsafePointer(Self.noValidityPings)
+        certificate?.configure(&info)
         var foreignLoops: [UnsafeMutableRawPointer?] = [evLoop.map { UnsafeMutableRawPointer($0) }]
         if evLoop != nil { info.options |= herald_option_libev }
         let created = foreignLoops.withUnsafeMutableBufferPointer { loops -> OpaquePointer? in
@@ -72,9 +85,9 @@ final class EventLoop: @unchecked Sendable {
             return lws_create_context(&info)
         }
         guard let context = created else {
-            protocols.deallocate()
+            // Every stored property is set, so `deinit` runs after the throw and frees `protocols`.
             if let evLoop { ev_loop_destroy(evLoop) }
-            throw TransportError.contextCreation
+            throw certificate == nil ? TransportError.contextCreation : TransportError.tlsCertificate
         }
         self.context = context
         vhost = lws_get_vhost_by_name(context, "default")
@@ -98,9 +111,9 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Queues an accepted socket for this loop; a burst of accepts costs one wake-up.
-    func adopt(socket: Int32, route: FirstRequest) {
+    func adopt(socket: Int32, as adoption: Adoption) {
         let wasEmpty = adoptQueue.withLock { queue in
-            queue.append((socket, route))
+            queue.append((socket, adoption))
             return queue.count == 1
         }
         if wasEmpty { wake() }
@@ -133,14 +146,24 @@ final class EventLoop: @unchecked Sendable {
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
-        for (socket, route) in sockets {
+        for (socket, adoption) in sockets {
             // lws closes the socket itself when adoption fails.
-            if route == .webSocketUpgrade {
+            if adoption == .libWebSockets {
+                // On a TLS vhost this starts lws's TLS handshake (the call allows TLS).
                 _ = lws_adopt_socket_vhost(vhost, socket)
             } else {
                 var descriptor = lws_sock_file_fd_type()
                 descriptor.sockfd = socket
                 _ = lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_SOCKET, descriptor, Self.protocolName, nil)
+            }
+        }
+        if certificateReloadDue.exchange(false, ordering: .acquiringAndReleasing), let certificate {
+            do {
+                try certificate.reload(context: context, vhost: vhost, protocols: UnsafePointer(protocols))
+                server.logger.info("TLS certificate reloaded for new connections", metadata: ["loop": "\(index)"])
+            } catch {
+                server.logger.error("TLS certificate not reloaded, keeping the previous one: \(error)",
+                                    metadata: ["loop": "\(index)"])
             }
         }
         if tickDue.exchange(false, ordering: .acquiringAndReleasing) {
@@ -165,6 +188,12 @@ final class EventLoop: @unchecked Sendable {
         marked.removeAll(keepingCapacity: true)
     }
 
+    /// Loads the TLS certificate and key files again, for connections from now on.
+    func reloadCertificate() {
+        certificateReloadDue.store(true, ordering: .releasing)
+        wake()
+    }
+
     /// Asks every client to leave with the shutdown code (they reconnect elsewhere).
     func beginShutdown() {
         shutdownDue.store(true, ordering: .releasing)
@@ -181,11 +210,14 @@ final class EventLoop: @unchecked Sendable {
 
 enum TransportError: Error, CustomStringConvertible {
     case contextCreation
+    case tlsCertificate
     case listen(String)
 
     var description: String {
         switch self {
         case .contextCreation: "libwebsockets could not create a context"
+        case .tlsCertificate:
+            "libwebsockets could not load http_server.tls.cert_pem_file and key_pem_file (does the key match the certificate?)"
         case .listen(let reason): reason
         }
     }

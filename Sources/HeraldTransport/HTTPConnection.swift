@@ -1,7 +1,6 @@
 import CLibWebSockets
 import Glibc
 import HeraldCore
-import Synchronization
 
 /// A plain HTTP/1.1 connection (health checks and the server API) on a raw libwebsockets socket: Herald
 /// parses requests as they arrive, pipelined ones included, and answers them in order.
@@ -153,28 +152,5 @@ final class HTTPConnection {
         }
         if !output.isEmpty { lws_callback_on_writable(wsi) }
         return 0
-    }
-}
-
-/// Tells whether an answer came while `respond` was still running on the loop (then the loop takes it
-/// directly) or after it returned, possibly on another thread (then it is posted to the loop).
-private final class AnswerHandoff: Sendable {
-    private let state = Mutex<(returned: Bool, response: HTTPResponse?)>((false, nil))
-
-    /// True when the answer must be posted: `respond` had returned.
-    func takeLater(_ response: HTTPResponse) -> Bool {
-        state.withLock { state in
-            if state.returned { return true }
-            state.response = response
-            return false
-        }
-    }
-
-    /// The answer given during `respond`, if any; from now on answers are posted.
-    func returned() -> HTTPResponse? {
-        state.withLock { state in
-            state.returned = true
-            return state.response
-        }
     }
 }

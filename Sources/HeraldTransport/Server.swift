@@ -27,8 +27,8 @@ public final class Server: @unchecked Sendable {
         self.logger = logger
         signal(SIGPIPE, SIG_IGN)
         LibWebSocketsLog.route(to: logger)
-        let backend = settings.eventBackend
-        loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0, backend: backend) }
+        let (backend, tls) = (settings.eventBackend, settings.tls)
+        loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0, backend: backend, tls: tls) }
         let wakers: [@Sendable () -> Void] = loops.map { loop in { loop.wake() } }
         node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers, log: log,
                     bridge: bridge, tokens: tokens)
@@ -42,16 +42,19 @@ public final class Server: @unchecked Sendable {
         for (loop, core) in zip(loops, node.makeLoopContexts()) {
             loop.attach(server: shared, core: core)
         }
-        acceptor = try Acceptor(address: settings.address, port: settings.port, loops: loops)
+        acceptor = try Acceptor(address: settings.address, port: settings.port, loops: loops,
+                                tls: settings.tls != nil)
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops accepting, tells every client to reconnect elsewhere
-    /// (disconnect code 3001), waits for them to go (at most `herald.shutdown_timeout`), and returns.
+    /// Serves until SIGTERM or SIGINT (SIGHUP reloads the TLS certificate), then stops accepting, tells
+    /// every client to reconnect elsewhere (disconnect code 3001), waits for them to go (at most
+    /// `herald.shutdown_timeout`), and returns.
     public func run() {
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         if let writer = node.durableWriter { durableWriterThread = ServiceThread.start { writer.run() } }
@@ -60,13 +63,32 @@ public final class Server: @unchecked Sendable {
         startTicker()
         logger.info("herald listening", metadata: [
             "address": "\(settings.address.isEmpty ? "0.0.0.0" : settings.address)",
-            "port": "\(port)", "event_loops": "\(loops.count)",
+            "port": "\(port)", "event_loops": "\(loops.count)", "tls": "\(settings.tls != nil)",
         ])
 
         var received: Int32 = 0
-        sigwait(&signals, &received)
+        while sigwait(&signals, &received) == 0, received == SIGHUP {
+            reloadCertificate()
+        }
         logger.info("shutting down", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
         shutdown()
+    }
+
+    /// SIGHUP: the certificate and key files are read again for new connections; open connections keep
+    /// their TLS sessions. Files that fail the check keep the old certificate.
+    private func reloadCertificate() {
+        guard let tls = settings.tls else {
+            logger.info("SIGHUP: no TLS configured, nothing to reload")
+            return
+        }
+        do {
+            try tls.checkFiles()
+        } catch {
+            logger.error("SIGHUP: TLS certificate not reloaded, keeping the previous one: \(error)")
+            return
+        }
+        logger.info("SIGHUP: reloading the TLS certificate")
+        for loop in loops { loop.reloadCertificate() }
     }
 
     private func shutdown() {

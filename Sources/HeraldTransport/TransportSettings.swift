@@ -6,6 +6,8 @@ public struct TransportSettings: Sendable {
     /// `http_server.address` and `http_server.port`.
     public var address: String
     public var port: Int
+    /// `http_server.tls` when enabled: every connection is then TLS, terminated by libwebsockets.
+    public var tls: HeraldConfig.HTTPServer.TLS?
     /// `herald.event_loops`; at least 1.
     public var eventLoops: Int
     /// `herald.event_backend`.
@@ -36,6 +38,7 @@ extension TransportSettings {
     public init(config: HeraldConfig) {
         address = config.httpServer.address
         port = config.httpServer.port
+        tls = config.httpServer.tls.enabled ? config.httpServer.tls : nil
         let loops = config.herald.eventLoops
         eventLoops = loops > 0 ? loops : max(1, ProcessInfo.processInfo.activeProcessorCount)
         eventBackend = config.herald.eventBackend == "poll" ? .poll : .libev

@@ -135,11 +135,12 @@ class Herald:
 
 @pytest.fixture
 def start_herald(request):
-    """Factory: start_herald(config) -> Herald. Everything started is stopped at teardown."""
+    """Factory: start_herald(config) -> Herald (or `server_class`, a subclass). Everything started is stopped
+    at teardown."""
     started = []
 
-    def start(config, **kwargs):
-        server = Herald(config, **kwargs)
+    def start(config, server_class=Herald, **kwargs):
+        server = server_class(config, **kwargs)
         started.append(server)
         return server
 

@@ -5,6 +5,9 @@ extension HeraldConfig {
     static let keyTable = ConfigKeyTable<HeraldConfig>([
         .init("http_server.address", \.httpServer.address),
         .init("http_server.port", \.httpServer.port),
+        .init("http_server.tls.enabled", \.httpServer.tls.enabled),
+        .init("http_server.tls.cert_pem_file", \.httpServer.tls.certPEMFile),
+        .init("http_server.tls.key_pem_file", \.httpServer.tls.keyPEMFile),
         .init("log.level", \.log.level),
         .init("http_api.key", \.httpAPI.key),
         .init("http_api.insecure", \.httpAPI.insecure),

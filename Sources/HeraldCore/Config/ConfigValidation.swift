@@ -4,6 +4,7 @@ extension HeraldConfig {
         guard (1...65_535).contains(httpServer.port) else {
             throw ConfigError("http_server.port", "must be between 1 and 65535, got \(httpServer.port)")
         }
+        if httpServer.tls.enabled { try httpServer.tls.checkFiles() }
         guard Self.logLevels.contains(log.level.lowercased()) else {
             throw ConfigError("log.level", "unknown level \"\(log.level)\" (use trace, debug, info, warn, error or none)")
         }

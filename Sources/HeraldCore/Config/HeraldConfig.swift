@@ -24,6 +24,18 @@ public struct HeraldConfig: Sendable, Equatable {
         public var address = ""
         /// `port`: 8000; 1...65535.
         public var port = 8000
+        /// `tls`: off; when enabled, every connection on the port is TLS (WebSocket, API and health).
+        public var tls = TLS()
+
+        /// `http_server.tls`, Centrifugo v6's TLSConfig keys for a certificate and key in PEM files.
+        public struct TLS: Sendable, Equatable {
+            /// `enabled`: false.
+            public var enabled = false
+            /// `cert_pem_file`: the certificate chain, server certificate first; read again on SIGHUP.
+            public var certPEMFile = ""
+            /// `key_pem_file`: the certificate's private key; read again on SIGHUP.
+            public var keyPEMFile = ""
+        }
     }
 
     /// `log`.
