@@ -8,6 +8,10 @@ final class ChannelTests: XCTestCase {
         XCTAssertTrue(name.isUserLimited)
         XCTAssertEqual(name.allowedUsers, ["42", "43"])
         XCTAssertEqual(try ChannelName("news", maxLength: 255).namespace, "")
+        let secret = try ChannelName("$chat:room", maxLength: 255, privatePrefix: "$")
+        XCTAssertTrue(secret.isPrivate)
+        XCTAssertEqual(secret.namespace, "chat", "the namespace is read after the private prefix")
+        XCTAssertFalse(try ChannelName("$chat:room", maxLength: 255, privatePrefix: "").isPrivate)
     }
 
     func testInvalidNames() {

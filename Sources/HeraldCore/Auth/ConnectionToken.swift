@@ -11,6 +11,8 @@ struct ConnectionToken {
 
     init(_ verified: VerifiedClaims) throws(TokenRefusal) {
         let claims = verified.claims
+        // A subscription token must not open a connection (Centrifugo refuses it the same way).
+        if try claims.optionalString("channel") != nil { throw .badClaims }
         user = try claims.optionalString("sub") ?? ""
         expiresAt = try claims.expiry()
         info = verified.raw("info")
@@ -28,10 +30,11 @@ struct ConnectionToken {
     }
 }
 
-/// A subscription token's claims: it grants `user` the channel `channel`.
+/// A subscription token's claims: it grants `user` the channel `channel` (on connection `client`, if set).
 struct SubscriptionToken {
     var user: String
     var channel: String
+    var client: String?
     var expiresAt: Int64?
     /// `info`: shown to others as `chan_info`.
     var info: [UInt8]?
@@ -41,6 +44,7 @@ struct SubscriptionToken {
         user = try claims.optionalString("sub") ?? ""
         guard let channel = try claims.optionalString("channel") else { throw .badClaims }
         self.channel = channel
+        client = try claims.optionalString("client")
         expiresAt = try claims.expiry()
         info = verified.raw("info")
     }

@@ -36,7 +36,11 @@ public enum TokenRefusal: String, Error, Sendable, CaseIterable {
     case notYetValid = "token_not_yet_valid"
     case wrongAudience = "token_wrong_audience"
     case wrongIssuer = "token_wrong_issuer"
-    /// A Herald claim has the wrong type (`sub` not a string, `channels` not strings, ...), or a
-    /// subscription token is for another channel or user.
+    /// A Herald claim has the wrong type (`sub` not a string, `channels` not strings, ...), a connection
+    /// token carries a `channel`, or a subscription token is for another channel, user or client.
     case badClaims = "token_bad_claims"
+
+    /// Refused for its time only (expired, not yet valid): a fresh token from the issuer will do, so the
+    /// client is told 109 and its SDK asks for one.
+    public var isTimely: Bool { self == .expired || self == .notYetValid }
 }

@@ -28,6 +28,7 @@ extension HeraldConfig {
         .init("data_dir", \.dataDir),
         .init("websocket.message_size_limit", \.websocket.messageSizeLimit),
         .init("channel.max_length", \.channel.maxLength),
+        .init("channel.private_prefix", \.channel.privatePrefix),
         .init("channel.namespaces", \.channel.namespaces),
         .init("herald.event_loops", \.herald.eventLoops),
         .init("herald.event_backend", \.herald.eventBackend),

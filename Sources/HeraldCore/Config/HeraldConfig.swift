@@ -128,6 +128,9 @@ public struct HeraldConfig: Sendable, Equatable {
     public struct Channel: Sendable, Equatable {
         /// `max_length`: 255 bytes of channel name.
         public var maxLength = 255
+        /// `private_prefix`: "$"; channels starting with it need a subscription token, whatever the
+        /// namespace allows. "" turns private channels off.
+        public var privatePrefix = "$"
         /// `without_namespace`: options of channels with no `namespace:` prefix; all off.
         public var withoutNamespace = NamespaceOptions()
         /// `namespaces`: []; a channel `name:rest` must match one of these, or it is unknown.

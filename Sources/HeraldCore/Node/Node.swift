@@ -50,7 +50,8 @@ public final class Node: Sendable {
     public func resolve(channel: String) throws(ProtocolError) -> (ChannelName, NamespaceOptions) {
         let name: ChannelName
         do {
-            name = try ChannelName(channel, maxLength: config.channel.maxLength)
+            name = try ChannelName(channel, maxLength: config.channel.maxLength,
+                                   privatePrefix: config.channel.privatePrefix)
         } catch .tooLong {
             throw .limitExceeded
         } catch {

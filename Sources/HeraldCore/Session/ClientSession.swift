@@ -249,6 +249,16 @@ public final class ClientSession {
         } else {
             guard settings.insecure || settings.anonymousConnect else { throw .badRequest }
         }
+        // The token's channels must all exist, as in Centrifugo: a typo in the backend shows at once.
+        var serverSide: [(channel: String, options: NamespaceOptions)] = []
+        for channel in token?.channels ?? [] where !serverSide.contains(where: { $0.channel == channel }) {
+            do throws(ProtocolError) {
+                serverSide.append((channel, try node.resolve(channel: channel).1))
+            } catch {
+                ReplyEncoder.error(id: id, error, into: &replies)
+                return
+            }
+        }
         if let token {
             user = token.user
             connInfo = token.info
@@ -257,8 +267,8 @@ public final class ClientSession {
         state = .connected
         node.userConnected(user)
         nextPingAt = now + settings.pingIntervalMs
-        let subs = (token?.channels ?? []).compactMap { channel in
-            subscribeServerSide(channel, now: now).map { (channel: channel, result: $0) }
+        let subs = serverSide.prefix(settings.channelLimit == 0 ? .max : settings.channelLimit).map {
+            (channel: $0.channel, result: subscribeServerSide($0.channel, $0.options, now: now))
         }
         ReplyEncoder.connect(id: id, client: clientID, version: node.version,
                              pingSeconds: Int(settings.pingIntervalMs / 1000), ttl: token?.ttl, subs: subs,
@@ -277,11 +287,16 @@ public final class ClientSession {
             node.refusals.count("channel_limit")
             throw .limitExceeded
         }
-        let userAllowedByName = options.allowUserLimitedChannels && name.isUserLimited && !user.isEmpty
-            && name.allowedUsers.contains(Substring(user))
-        guard settings.insecure || grant != nil || userAllowedByName
-            || allowed(options.allowSubscribeForClient, options.allowSubscribeForAnonymous)
-        else { throw .permissionDenied }
+        if !settings.insecure {
+            // A user-limited channel admits its users only, and a private one token holders only, whatever
+            // else the namespace allows.
+            let userLimited = options.allowUserLimitedChannels && name.isUserLimited
+            if userLimited && (user.isEmpty || !name.allowedUsers.contains(Substring(user))) { throw .permissionDenied }
+            if name.isPrivate && grant == nil { throw .permissionDenied }
+            guard grant != nil || userLimited
+                || allowed(options.allowSubscribeForClient, options.allowSubscribeForAnonymous)
+            else { throw .permissionDenied }
+        }
         if !request.delta.isEmpty && !(request.delta == "fossil" && options.allowsFossilDelta) { throw .badRequest }
 
         record(channel, options, pushJoinLeave: options.joinLeave && (request.joinLeave || options.forcePushJoinLeave),

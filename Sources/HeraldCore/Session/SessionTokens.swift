@@ -1,9 +1,11 @@
 /// Connection and subscription tokens in a session: checking them at connect and subscribe, refreshing
 /// them (`refresh`, `sub_refresh`), and ending what they no longer cover.
 ///
-/// As in Centrifugo: an expired token is answered with error 109, so the SDK fetches a new one; any other
-/// bad token (signature, algorithm, key, claims, another user's or channel's) closes the connection with
-/// 3500, which the SDK does not retry. Every refusal is counted by reason, never logged with the token.
+/// As in Centrifugo: an expired (or not yet valid) token is answered with error 109, so the SDK fetches a new
+/// one. Any other bad connection token (signature, algorithm, key, claims) closes the connection with 3500,
+/// which the SDK does not retry; a subscription token that does not verify is answered with 103, and one
+/// made for another channel, user or client closes the connection with 3500. Every refusal is counted by
+/// reason, never logged with the token.
 extension ClientSession {
     /// The connection token's claims; nil when no key is configured and `client.insecure` lets the token be
     /// ignored (the connection is then anonymous).
@@ -13,52 +15,56 @@ extension ClientSession {
             throw refuse(.unknownKey)
         }
         switch verifier.verify(token, now: wallSeconds()) {
-        case .failure(.expired):
-            node.refusals.count(TokenRefusal.expired.rawValue)
+        case .failure(let refusal) where refusal.isTimely:
+            node.refusals.count(refusal.rawValue)
             return .failure(.tokenExpired)
         case .failure(let refusal):
             throw refuse(refusal)
         case .success(let verified):
             do throws(TokenRefusal) {
                 let claims = try ConnectionToken(verified)
-                if let expiresAt = claims.expiresAt, expiresAt <= wallSeconds() {
-                    node.refusals.count(TokenRefusal.expired.rawValue)
-                    return .failure(.tokenExpired)
-                }
+                if let expiresAt = claims.expiresAt, expiresAt <= wallSeconds() { throw .expired }
                 return .success(claims)
+            } catch .expired {
+                node.refusals.count(TokenRefusal.expired.rawValue)
+                return .failure(.tokenExpired)
             } catch {
                 throw refuse(error)
             }
         }
     }
 
-    /// A subscription token's claims, checked against the channel and this connection's user; nil when it
-    /// may be ignored (no key, `client.insecure`).
+    /// A subscription token's claims, checked against the channel and this connection; nil when it may be
+    /// ignored (no key, `client.insecure`).
     func subscriptionToken(_ token: String, channel: String) throws(Disconnect)
         -> Result<SubscriptionToken?, ProtocolError> {
         guard let verifier = settings.tokens.subscription else {
             if settings.insecure { return .success(nil) }
-            throw refuse(.unknownKey)
+            node.refusals.count(TokenRefusal.unknownKey.rawValue)
+            return .failure(.permissionDenied)
         }
+        let claims: SubscriptionToken
         switch verifier.verify(token, now: wallSeconds()) {
-        case .failure(.expired):
-            node.refusals.count(TokenRefusal.expired.rawValue)
-            return .failure(.tokenExpired)
         case .failure(let refusal):
-            throw refuse(refusal)
+            node.refusals.count(refusal.rawValue)
+            return .failure(refusal.isTimely ? .tokenExpired : .permissionDenied)
         case .success(let verified):
             do throws(TokenRefusal) {
-                let claims = try SubscriptionToken(verified)
-                guard claims.channel == channel, claims.user == user else { throw .badClaims }
-                if let expiresAt = claims.expiresAt, expiresAt <= wallSeconds() {
-                    node.refusals.count(TokenRefusal.expired.rawValue)
-                    return .failure(.tokenExpired)
-                }
-                return .success(claims)
+                claims = try SubscriptionToken(verified)
             } catch {
-                throw refuse(error)
+                node.refusals.count(error.rawValue)
+                return .failure(.permissionDenied)
             }
         }
+        // A valid token given to the wrong connection or channel: someone is replaying tokens.
+        guard claims.channel == channel, claims.user == user, claims.client.map({ $0 == clientID }) ?? true else {
+            throw refuse(.badClaims)
+        }
+        if let expiresAt = claims.expiresAt, expiresAt <= wallSeconds() {
+            node.refusals.count(TokenRefusal.expired.rawValue)
+            return .failure(.tokenExpired)
+        }
+        return .success(claims)
     }
 
     /// `refresh`: a new token for the same user extends the connection. An expired one ends it (3005).
@@ -121,15 +127,9 @@ extension ClientSession {
     }
 
     /// A server-side subscription from the connection token's `channels`: the token grants it, so no
-    /// permission is checked; the channel must exist. It joins live (from the stream's current position for
-    /// a channel with history); its result goes into the connect reply. Nil for a channel Herald cannot
-    /// serve, which is counted and skipped rather than failing the whole connection.
-    func subscribeServerSide(_ channel: String, now: Milliseconds) -> ReplyEncoder.SubscribeResult? {
-        guard let (_, options) = try? node.resolve(channel: channel), subscriptions[channel] == nil,
-              settings.channelLimit == 0 || subscriptions.count < settings.channelLimit else {
-            node.refusals.count("server_side_subscription_skipped")
-            return nil
-        }
+    /// permission is checked. It joins live (from the stream's current position for a channel with history);
+    /// its result goes into the connect reply. Past `client.channel_limit` the token's channels are ignored.
+    func subscribeServerSide(_ channel: String, _ options: NamespaceOptions, now: Milliseconds) -> ReplyEncoder.SubscribeResult {
         record(channel, options, pushJoinLeave: options.forcePushJoinLeave, delta: false, grant: nil, now: now)
         guard options.hasHistory else { return ReplyEncoder.SubscribeResult() }
         let position = joinLive(channel)
