@@ -157,6 +157,11 @@ def test_a_damaged_or_unwritable_data_directory_stops_the_start(workdir):
     assert "/proc/herald-cannot-write-here" in run.stdout + run.stderr
 
 
+def readiness(server):
+    status, body = server.request("GET", "/ready")
+    return status, json.loads(body)
+
+
 def test_a_full_disk_fails_durable_publishes_loudly_and_reads_go_on(start_herald, workdir):
     data = workdir / "data"
     data.mkdir()
@@ -165,6 +170,7 @@ def test_a_full_disk_fails_durable_publishes_loudly_and_reads_go_on(start_herald
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
         server = start_herald(history_config(workdir, namespace("orders", durable="fsync", history_size=100000)))
+        assert readiness(server) == (200, {"status": "ready", "durable_log": "ok"})
         payload = "x" * 2000
         acknowledged, failures = [], []
         for n in range(1000):
@@ -176,6 +182,8 @@ def test_a_full_disk_fails_durable_publishes_loudly_and_reads_go_on(start_herald
                 acknowledged.append(body["result"]["offset"])
         assert failures, "the disk never filled"
         assert failures[0]["code"] == 100 and "full" in failures[0]["message"], failures[0]
+        # Not ready while the log cannot write, so a load balancer sends publishers elsewhere.
+        assert readiness(server) == (503, {"status": "not ready", "durable_log": "failing"})
         # Reads keep working, and everything acknowledged is there, in order.
         status, body = server.api("history", {"channel": "orders:1", "limit": -1})
         assert [p["offset"] for p in body["result"]["publications"]] == sorted(acknowledged)

@@ -80,6 +80,7 @@ def test_http_refusals(start_herald):
     assert server.request("POST", "/api/nope", body, {"X-API-Key": API_KEY})[0] == 404
     assert server.request("POST", "/api/publish", "x" * 5000, {"X-API-Key": API_KEY})[0] == 413
     assert server.request("GET", "/health") == (200, b"{}")
+    assert server.request("GET", "/ready") == (200, b'{"status":"ready","durable_log":"off"}')
     assert server.api("publish", {"channel": "a", "data": 1}) == (200, {"result": {}}), "still serving"
 
 

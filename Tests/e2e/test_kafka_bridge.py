@@ -419,6 +419,9 @@ def test_herald_starts_without_the_broker_and_bridges_once_it_is_up(start_herald
         status, body = health(server)
         assert status == 200 and body["kafka"]["status"] == "degraded", body
         assert bridge_state(server)["status"] == "degraded"
+        # Ready all the same: channels without a bridge are served; the detail says Kafka is missing.
+        status, ready = server.request("GET", "/ready")
+        assert status == 200 and json.loads(ready)["kafka"]["status"] == "degraded", ready
         asyncio.run(assert_still_serving(server, "plain"))
 
         late = Broker(port=port)

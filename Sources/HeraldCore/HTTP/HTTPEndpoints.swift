@@ -1,5 +1,5 @@
-/// What Herald answers over plain HTTP: `GET /health` (with the Kafka bridge's state when there is one), the server API at `POST /api/<method>`, and 404
-/// for anything else. WebSocket upgrades never get here: the acceptor hands those to libwebsockets.
+/// What Herald answers over plain HTTP: `GET /health` (liveness, with the Kafka bridge's state when there is
+/// one), `GET /ready` (readiness), the server API at `POST /api/<method>`, and 404 for anything else. WebSocket upgrades never get here: the acceptor hands those to libwebsockets.
 public struct HTTPEndpoints: Sendable {
     public let api: ServerAPI
     public let authorization: APIAuthorization
@@ -27,6 +27,9 @@ public struct HTTPEndpoints: Sendable {
             out.appendRaw("}")
             return answer(HTTPResponse(status: 200, body: out.bytes))
         }
+        if request.path == "/ready" {
+            return answer(readiness())
+        }
         guard request.path.hasPrefix("/api/") else {
             return answer(.error(404, "not found"))
         }
@@ -43,5 +46,23 @@ public struct HTTPEndpoints: Sendable {
         api.handle(method: String(request.path.dropFirst("/api/".count)), body: request.body) { result in
             answer(HTTPResponse(status: result.status, body: result.body))
         }
+    }
+
+    /// 200 while Herald can take subscribers and publications: it answers (so it listens), and its durable
+    /// log, if it has one, is writing. A Kafka bridge that is degraded does not make Herald unready, since
+    /// unbridged channels are served without Kafka; its state is in the detail.
+    private func readiness() -> HTTPResponse {
+        let node = api.node
+        let logFailing = node.durableWriter?.failing ?? false
+        var out = JSONWriter(capacity: 256)
+        out.appendRaw(logFailing ? "{\"status\":\"not ready\"" : "{\"status\":\"ready\"")
+        out.appendRaw(",\"durable_log\":")
+        out.appendString(node.durableWriter == nil ? "off" : logFailing ? "failing" : "ok")
+        if let bridge = node.bridge {
+            out.appendRaw(",\"kafka\":")
+            bridge.status().write(into: &out)
+        }
+        out.appendRaw("}")
+        return HTTPResponse(status: logFailing ? 503 : 200, body: out.bytes)
     }
 }

@@ -29,6 +29,9 @@ public final class DurableWriter: @unchecked Sendable {
     private let queue = Mutex<[Request]>([])
     private let wake = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
     private let stopping = Atomic<Bool>(false)
+    /// Whether the last write failed (disk full, I/O error): `/ready` says so until one succeeds.
+    public var failing: Bool { lastWriteFailed.load(ordering: .relaxed) }
+    private let lastWriteFailed = Atomic<Bool>(false)
     /// Durable channels and the offset their log rows were last trimmed below.
     private var trimmedBelow: [String: UInt64] = [:]
     private var lastTrim: Int64 = 0
@@ -129,8 +132,10 @@ public final class DurableWriter: @unchecked Sendable {
         } catch {
             let failure = ProtocolError(code: ProtocolError.internalError.code, message: "durable log: \(error)")
             for item in round { item.completion(.failure(failure)) }
+            lastWriteFailed.store(true, ordering: .relaxed)
             return
         }
+        lastWriteFailed.store(false, ordering: .relaxed)
         for (item, row) in zip(round, rows) {
             next[item.channel]!.entry.stream.withLock { stream in
                 node.appendAndDeliver(item.channel, row.publication, item.options, to: &stream)
