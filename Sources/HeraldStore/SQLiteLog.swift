@@ -12,6 +12,13 @@ public final class SQLiteLog: PublicationLog, @unchecked Sendable {
     private let database: DatabaseQueue
     public let path: String
 
+    /// The database and its write-ahead log, as they take space on disk.
+    public var byteSize: Int {
+        [path, path + "-wal"].reduce(0) { total, file in
+            total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+        }
+    }
+
     /// Opens (or creates) the log in `directory`; a directory that cannot be created or written, or a
     /// database that is damaged, is an error that names the path.
     public init(directory: String) throws(LogError) {

@@ -22,7 +22,8 @@ public final class Server: @unchecked Sendable {
     /// `log`: the durable log for durable namespaces (nil: none is durable); its streams are restored here.
     /// `bridge`: the Kafka bridges' node side, when the configuration has some (the caller connects it).
     public init(config: HeraldConfig, version: String, logger: Logger, log: PublicationLog? = nil,
-                bridge: KafkaBridge? = nil, tokens: TokenAuthority = .none) throws {
+                bridge: KafkaBridge? = nil, tokens: TokenAuthority = .none,
+                metrics: (@Sendable () -> [UInt8])? = nil) throws {
         settings = TransportSettings(config: config)
         self.logger = logger
         signal(SIGPIPE, SIG_IGN)
@@ -37,7 +38,8 @@ public final class Server: @unchecked Sendable {
             settings: settings,
             endpoints: HTTPEndpoints(
                 api: ServerAPI(node: node),
-                authorization: APIAuthorization(key: config.httpAPI.key, insecure: config.httpAPI.insecure)),
+                authorization: APIAuthorization(key: config.httpAPI.key, insecure: config.httpAPI.insecure),
+                metrics: metrics),
             logger: logger)
         for (loop, core) in zip(loops, node.makeLoopContexts()) {
             loop.attach(server: shared, core: core)

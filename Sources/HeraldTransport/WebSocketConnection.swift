@@ -76,12 +76,14 @@ final class WebSocketConnection: SessionOutput {
 
     func receive(_ chunk: UnsafeRawBufferPointer) -> Int32 {
         if lws_frame_is_binary(wsi) != 0 {  // JSON protocol only: binary is a protocol violation
+            loop.server.node.metrics.disconnect(code: Disconnect.badRequest.code)
             return closeNow(code: Disconnect.badRequest.code, reason: Disconnect.badRequest.reason)
         }
         let complete = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
         let limit = loop.server.settings.messageSizeLimit
         if partialMessage.count + chunk.count > limit {
             loop.server.node.refusals.count("message_too_big")
+            loop.server.node.metrics.disconnect(code: WebSocketCloseCode.messageTooBig)
             return closeNow(code: WebSocketCloseCode.messageTooBig, reason: "message too big")
         }
         if complete && partialMessage.isEmpty {
@@ -116,6 +118,7 @@ final class WebSocketConnection: SessionOutput {
     func close(_ disconnect: Disconnect) {
         guard closing == nil else { return }
         closing = disconnect
+        loop.server.node.metrics.disconnect(code: disconnect.code)
         lws_callback_on_writable(wsi)
     }
 
@@ -168,6 +171,9 @@ final class WebSocketConnection: SessionOutput {
     func closeAfterFailedWrite() {
         lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC)
     }
+
+    var queuedBytes: Int { queue.byteCount }
+    var queuedFrames: Int { queue.count }
 
     private func closeNow(code: Int, reason: String) -> Int32 {
         var reasonBytes = Array(reason.utf8.prefix(123))

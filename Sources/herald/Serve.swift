@@ -5,6 +5,8 @@ import HeraldKafka
 import HeraldStore
 import HeraldTransport
 import Logging
+import Metrics
+import Prometheus
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server (the default command).")
@@ -17,13 +19,23 @@ struct Serve: ParsableCommand {
         logger.logLevel = Logger.Level(configName: config.log.level)
         // The loader's warnings include development mode's, which must be loud: it allows anonymous access.
         for warning in warnings { logger.warning("\(warning)") }
+        // Before anything makes a metric: swift-metrics hands each to the backend bootstrapped first.
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // A group commit takes from tens of microseconds (os) to milliseconds (fsync on a disk).
+        factory.defaultDurationHistogramBuckets = [.microseconds(100), .microseconds(250), .microseconds(500),
+                                                   .milliseconds(1), .milliseconds(2), .milliseconds(5),
+                                                   .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                                                   .milliseconds(100), .milliseconds(250), .seconds(1)]
+        MetricsSystem.bootstrap(factory)
         let server: Server
         let kafka: KafkaConnection?
         do {
             let bridge = config.kafka.enabled ? try KafkaBridge(settings: config.kafka, logger: logger) : nil
             server = try Server(config: config, version: HeraldVersion.current, logger: logger,
                                 log: try Self.openDurableLog(config, logger: logger), bridge: bridge,
-                                tokens: try TokenAuthority(config: config))
+                                tokens: try TokenAuthority(config: config),
+                                metrics: { registry.emitToBuffer() })
             kafka = try bridge.map { try KafkaConnection(bridge: $0, settings: config.kafka, logger: logger) }
         } catch {
             logger.critical("cannot start: \(error)")

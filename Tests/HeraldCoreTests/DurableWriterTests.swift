@@ -10,6 +10,7 @@ final class DurableWriterTests: XCTestCase {
                     durability: Durability) throws(LogError) { XCTFail("the writer ran") }
         func reset(channel: String, epoch: String) throws(LogError) { XCTFail("the writer ran") }
         func trim(channel: String, before offset: UInt64) throws(LogError) { XCTFail("the writer ran") }
+        var byteSize: Int { 0 }
     }
 
     func testPublishesPastTheWritersQueueBoundAreRefusedNotQueued() throws {

@@ -10,6 +10,7 @@ import re
 from types import SimpleNamespace
 
 from conftest import free_port
+from test_metrics import scrape, value
 from history_config import namespace
 from kafka_support import KAFKA_ENV, Broker, bridge_config, bridge_state, broker, wait_for  # noqa: F401 (fixture)
 from test_history import recording_subscriber
@@ -487,3 +488,10 @@ def test_positions_and_lag_in_info_and_health(start_herald, broker):
                                                                           ("backlog", 0), ("backlog", 1)}
     assert all(len(p["epoch"]) == 8 for p in state["partitions"])
     assert len({p["epoch"] for p in state["partitions"]}) == 5, "one epoch per topic and partition"
+    # The same in /metrics: lag per topic and partition, records by source.
+    samples = scrape(server)
+    assert {labels for (name, labels) in samples if name == "herald_kafka_lag_records"} == \
+        {(("partition", str(p)), ("topic", t)) for t, p in [("orders", 0), ("orders", 1), ("orders", 2),
+                                                             ("backlog", 0), ("backlog", 1)]}
+    assert all(v == 0 for (name, _), v in samples.items() if name == "herald_kafka_lag_records")
+    assert value(samples, "herald_publications_total", source="kafka") == len(backlog) + count

@@ -3,10 +3,13 @@
 public struct HTTPEndpoints: Sendable {
     public let api: ServerAPI
     public let authorization: APIAuthorization
+    /// The metrics in Prometheus' text format, for `GET /metrics`; nil serves 404 there.
+    public let metrics: (@Sendable () -> [UInt8])?
 
-    public init(api: ServerAPI, authorization: APIAuthorization) {
+    public init(api: ServerAPI, authorization: APIAuthorization, metrics: (@Sendable () -> [UInt8])? = nil) {
         self.api = api
         self.authorization = authorization
+        self.metrics = metrics
     }
 
     /// Answers `request` through `answer`: at once, or later from another thread (a publish to a durable
@@ -29,6 +32,11 @@ public struct HTTPEndpoints: Sendable {
         }
         if request.path == "/ready" {
             return answer(readiness())
+        }
+        if request.path == "/metrics", let metrics {
+            // Open like /health: scrapers rarely carry keys; nothing in it names a channel or a user.
+            return answer(HTTPResponse(status: 200, body: api.node.scrapeMetrics(metrics),
+                                       contentType: "text/plain; version=0.0.4; charset=utf-8"))
         }
         guard request.path.hasPrefix("/api/") else {
             return answer(.error(404, "not found"))

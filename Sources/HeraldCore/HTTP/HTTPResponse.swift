@@ -1,14 +1,18 @@
-/// A JSON response, serialized whole (head and body in one buffer) so the transport writes it at once.
+/// A response (JSON unless said otherwise), serialized whole (head and body in one buffer) so the transport
+/// writes it at once.
 public struct HTTPResponse: Equatable, Sendable {
     public let status: Int
     public let body: [UInt8]
     /// The connection closes after this response.
     public let closesConnection: Bool
+    public let contentType: String
 
-    public init(status: Int, body: [UInt8], closesConnection: Bool = false) {
+    public init(status: Int, body: [UInt8], closesConnection: Bool = false,
+                contentType: String = "application/json") {
         self.status = status
         self.body = body
         self.closesConnection = closesConnection
+        self.contentType = contentType
     }
 
     /// `{"error":{"code":status,"message":…}}`, the shape of every HTTP-level refusal.
@@ -25,7 +29,7 @@ public struct HTTPResponse: Equatable, Sendable {
     /// Status line, headers and body. `keepAlive` is false when the request asked to close (or was HTTP/1.0
     /// without keep-alive), `http10KeepAlive` when an HTTP/1.0 client asked to keep the connection.
     public func serialized(keepAlive: Bool, http10KeepAlive: Bool = false) -> [UInt8] {
-        var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\ncontent-type: application/json\r\n"
+        var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\ncontent-type: \(contentType)\r\n"
         head += "content-length: \(body.count)\r\n"
         if closesConnection || !keepAlive {
             head += "connection: close\r\n"

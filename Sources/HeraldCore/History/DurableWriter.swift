@@ -29,6 +29,8 @@ public final class DurableWriter: @unchecked Sendable {
     private let queue = Mutex<[Request]>([])
     private let wake = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
     private let stopping = Atomic<Bool>(false)
+    /// Bytes the log takes on disk.
+    var logByteSize: Int { log.byteSize }
     /// Whether the last write failed (disk full, I/O error): `/ready` says so until one succeeds.
     public var failing: Bool { lastWriteFailed.load(ordering: .relaxed) }
     private let lastWriteFailed = Atomic<Bool>(false)
@@ -127,8 +129,12 @@ public final class DurableWriter: @unchecked Sendable {
                          HistoryPublication(offset: position.offset, time: now, data: item.data, info: item.info)))
             if item.options.durable == .fsync { durability = .fsync }
         }
+        let started = ContinuousClock.now
         do throws(LogError) {
             try log.append(rows, durability: durability)
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            node.metrics.durableAppend.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            node.metrics.durableAppended.increment(by: rows.count)
         } catch {
             let failure = ProtocolError(code: ProtocolError.internalError.code, message: "durable log: \(error)")
             for item in round { item.completion(.failure(failure)) }

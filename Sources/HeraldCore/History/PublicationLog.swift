@@ -10,6 +10,8 @@ public protocol PublicationLog: AnyObject, Sendable {
     func reset(channel: String, epoch: String) throws(LogError)
     /// Deletes a channel's publications before `offset` (retention).
     func trim(channel: String, before offset: UInt64) throws(LogError)
+    /// Bytes the log takes on disk, for the metrics.
+    var byteSize: Int { get }
 }
 
 public struct StoredStream: Sendable {

@@ -7,11 +7,16 @@ public final class LoopContext {
     var channelIndex = ChannelIndex()
     private var sessions: [ObjectIdentifier: ClientSession] = [:]
     private var pending: [LoopEvent] = []
+    /// Counted here, on the loop, and added to the node's metrics once a tick: no atomics per delivery.
+    private var deliveries = 0
+    private var deliveredBytes = 0
+    private let queues: LoopQueueTotals
 
-    init(index: Int, node: Node, inbox: LoopInbox) {
+    init(index: Int, node: Node, inbox: LoopInbox, queues: LoopQueueTotals) {
         self.index = index
         self.node = node
         self.inbox = inbox
+        self.queues = queues
     }
 
     public var sessionCount: Int { sessions.count }
@@ -65,10 +70,13 @@ public final class LoopContext {
             for case .deliver(_, let frame, _, _) in run { frames.append(frame) }
             let joined = Frame(joining: frames)
             for session in subscribers { session.output.send(joined) }
+            deliveries += subscribers.count * frames.count
+            deliveredBytes += subscribers.count * joined.bytes.count
         }
         if let subscribers = channelIndex.deltaSubscribers(of: channel) {
             for case .deliver(_, _, _, let delta?) in run {
                 for session in subscribers { session.sendDelta(delta) }
+                deliveries += subscribers.count
             }
         }
     }
@@ -78,11 +86,15 @@ public final class LoopContext {
         case .deliver(let channel, let frame, let audience, let delta):
             switch audience {
             case .subscribers:
-                for session in channelIndex.subscribers(of: channel) ?? [] {
+                let subscribers = channelIndex.subscribers(of: channel) ?? []
+                for session in subscribers {
                     session.output.send(frame)
                 }
+                deliveries += subscribers.count
+                deliveredBytes += subscribers.count * frame.bytes.count
                 if let delta, let subscribers = channelIndex.deltaSubscribers(of: channel) {
                     for session in subscribers { session.sendDelta(delta) }
+                    deliveries += subscribers.count
                 }
             case .joinLeaveListeners:
                 for list in [channelIndex.subscribers(of: channel), channelIndex.deltaSubscribers(of: channel)] {
@@ -106,10 +118,22 @@ public final class LoopContext {
         }
     }
 
-    /// Periodic work: server pings, pong and connect deadlines.
+    /// Periodic work: server pings, pong and connect deadlines, and the metrics this loop counted.
     public func tick(now: Milliseconds) {
+        var queuedBytes = 0
+        var queuedFrames = 0
         for session in sessions.values {
             session.tick(now: now)
+            queuedBytes += session.output.queuedBytes
+            queuedFrames += session.output.queuedFrames
+        }
+        queues.bytes.store(queuedBytes, ordering: .relaxed)
+        queues.frames.store(queuedFrames, ordering: .relaxed)
+        if deliveries > 0 {
+            node.metrics.deliveries.increment(by: deliveries)
+            node.metrics.deliveredBytes.increment(by: deliveredBytes)
+            deliveries = 0
+            deliveredBytes = 0
         }
     }
 

@@ -17,6 +17,9 @@ public final class Node: Sendable {
     public let bridge: KafkaBridge?
     /// Refused tokens and limits hit, by kind.
     public let refusals = RefusalCounter()
+    public let metrics: NodeMetrics
+    /// What each loop last counted of its outgoing queues, for the metrics.
+    let loopQueues: [LoopQueueTotals]
     private let users = Mutex<[String: Int]>([:])
     private let inboxes: [LoopInbox]
     private let startedAt = ContinuousClock.now
@@ -30,6 +33,8 @@ public final class Node: Sendable {
         self.version = version
         self.name = name
         sessionSettings = SessionSettings(config: config, tokens: tokens)
+        metrics = NodeMetrics(version: version)
+        loopQueues = wakers.map { _ in LoopQueueTotals() }
         channels = ChannelRegistry(loopCount: wakers.count)
         presence = PresenceRegistry()
         inboxes = wakers.map { LoopInbox(wake: $0) }
@@ -41,7 +46,9 @@ public final class Node: Sendable {
 
     /// One context per loop, to be used on that loop's thread only.
     public func makeLoopContexts() -> [LoopContext] {
-        inboxes.enumerated().map { LoopContext(index: $0.offset, node: self, inbox: $0.element) }
+        inboxes.enumerated().map {
+            LoopContext(index: $0.offset, node: self, inbox: $0.element, queues: loopQueues[$0.offset])
+        }
     }
 
     // MARK: Publishing
@@ -68,6 +75,7 @@ public final class Node: Sendable {
     public func publish(channel: String, data: [UInt8], info: ClientInfo? = nil,
                         whenDurable: @escaping PublishCompletion = { _ in }) throws(ProtocolError) -> PublishAck {
         let (_, options) = try resolve(channel: channel)
+        (info == nil ? metrics.publishedByAPI : metrics.publishedByClient).increment()
         let data = Self.singleLine(data)
         if let bridge, let route = bridge.route(for: channel) {
             return try bridge.publish(channel: channel, data: data, route: route, completion: whenDurable)
@@ -120,6 +128,7 @@ public final class Node: Sendable {
     /// of another partition's epoch is rebound to this one, knowing the channel from `coveredFrom` on.
     func deliverBridged(channel: String, options: NamespaceOptions, data: [UInt8], offset: UInt64, epoch: String,
                         coveredFrom: UInt64) {
+        metrics.publishedFromKafka.increment()
         guard options.hasHistory else { return deliverWithoutPosition(channel, data: data, info: nil) }
         history.entry(channel).stream.withLock { stream in
             if stream.epoch != epoch { stream.rebind(epoch: epoch, top: coveredFrom - 1, coveredFrom: coveredFrom) }
@@ -168,6 +177,18 @@ public final class Node: Sendable {
             map[user, default: 0] -= 1
             if map[user]! <= 0 { map[user] = nil }
         }
+    }
+
+    /// Bytes and frames queued for clients, over every loop, as of the loops' last ticks.
+    func queueTotals() -> (bytes: Int, frames: Int) {
+        loopQueues.reduce((0, 0)) { ($0.0 + $1.bytes.load(ordering: .relaxed), $0.1 + $1.frames.load(ordering: .relaxed)) }
+    }
+
+    /// The metrics in their exporter's format, their gauges of state set first.
+    public func scrapeMetrics(_ emit: () -> [UInt8]) -> [UInt8] {
+        metrics.refresh(self)
+        if let size = durableWriter?.logByteSize { metrics.durableLogBytes.record(size) }
+        return emit()
     }
 
     public struct Info: Sendable {

@@ -112,6 +112,12 @@ public final class ClientSession {
         flush(&replies)
     }
 
+    /// An error reply to command `id`, counted by code.
+    func answerError(_ id: UInt32, _ error: ProtocolError, into replies: inout JSONWriter) {
+        node.metrics.commandError(error)
+        ReplyEncoder.error(id: id, error, into: &replies)
+    }
+
     private func flush(_ replies: inout JSONWriter) {
         guard !replies.bytes.isEmpty else { return }
         output.send(Frame(text: replies.bytes))
@@ -129,7 +135,7 @@ public final class ClientSession {
             node.refusals.count("command_rate")
             refusedInARow += 1
             if refusedInARow > settings.commandBurst { throw .tooManyRequests }
-            ReplyEncoder.error(id: command.id, .tooManyRequests, into: &replies)
+            answerError(command.id, .tooManyRequests, into: &replies)
             return
         }
         refusedInARow = 0
@@ -158,7 +164,7 @@ public final class ClientSession {
             case .success(let granted):
                 grant = granted
             case .failure(let error):
-                ReplyEncoder.error(id: command.id, error, into: &replies)
+                answerError(command.id, error, into: &replies)
                 return
             }
         default:
@@ -167,7 +173,7 @@ public final class ClientSession {
         do throws(ProtocolError) {
             try dispatch(command, grant: grant, now: now, replies: &replies)
         } catch {
-            ReplyEncoder.error(id: command.id, error, into: &replies)
+            answerError(command.id, error, into: &replies)
         }
     }
 
@@ -243,7 +249,7 @@ public final class ClientSession {
                 token = checked
             case .failure(let error):
                 // Expired: the SDK fetches a new token and connects again on this or a new connection.
-                ReplyEncoder.error(id: id, error, into: &replies)
+                answerError(id, error, into: &replies)
                 return
             }
         } else {
@@ -255,7 +261,7 @@ public final class ClientSession {
             do throws(ProtocolError) {
                 serverSide.append((channel, try node.resolve(channel: channel).1))
             } catch {
-                ReplyEncoder.error(id: id, error, into: &replies)
+                answerError(id, error, into: &replies)
                 return
             }
         }
@@ -334,7 +340,7 @@ public final class ClientSession {
         var reply = JSONWriter(capacity: 64)
         switch outcome {
         case .success: ReplyEncoder.empty(id: id, "publish", into: &reply)
-        case .failure(let error): ReplyEncoder.error(id: id, error, into: &reply)
+        case .failure(let error): answerError(id, error, into: &reply)
         }
         output.send(Frame(text: reply.bytes))
     }

@@ -6,4 +6,12 @@ public protocol SessionOutput: AnyObject {
     func send(_ frame: Frame)
     /// Sends what is queued, then closes the connection with `disconnect`'s code and reason.
     func close(_ disconnect: Disconnect)
+    /// Bytes and frames waiting to be sent, for the metrics.
+    var queuedBytes: Int { get }
+    var queuedFrames: Int { get }
+}
+
+extension SessionOutput {
+    public var queuedBytes: Int { 0 }
+    public var queuedFrames: Int { 0 }
 }

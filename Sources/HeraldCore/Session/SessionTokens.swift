@@ -85,13 +85,13 @@ extension ClientSession {
     func subRefresh(_ id: UInt32, channel: String, token: String, now: Milliseconds,
                     replies: inout JSONWriter) throws(Disconnect) {
         guard subscriptions[channel] != nil else {
-            ReplyEncoder.error(id: id, .permissionDenied, into: &replies)
+            answerError(id, .permissionDenied, into: &replies)
             return
         }
         guard !token.isEmpty else { throw .badRequest }
         switch try subscriptionToken(token, channel: channel) {
         case .failure(let error):
-            ReplyEncoder.error(id: id, error, into: &replies)
+            answerError(id, error, into: &replies)
         case .success(nil):
             throw .badRequest
         case .success(let claims?):

@@ -114,7 +114,7 @@ extension ClientSession {
             try joinStream(id: id, request, options, caughtUp: caughtUp)
         } catch {
             var reply = JSONWriter(capacity: 64)
-            ReplyEncoder.error(id: id, error, into: &reply)
+            answerError(id, error, into: &reply)
             output.send(Frame(text: reply.bytes))
         }
         return true
@@ -139,6 +139,7 @@ extension ClientSession {
     private func joined(_ channel: String, id: UInt32, _ recovery: Recovery, top: UInt64, recoverable: Bool,
                         positioned: Bool) {
         guard state != .closed else { return }
+        if recovery.wasRecovering { node.metrics.recovery(recovered: recovery.recovered) }
         let delta = subscriptions[channel]?.delta ?? false
         var result = ReplyEncoder.SubscribeResult(
             ttl: subscriptions[channel]?.expiresAt.map { max(1, $0 - wallSeconds()) },

@@ -1,0 +1,69 @@
+import CoreMetrics
+import Synchronization
+
+/// Herald's metrics through swift-metrics; the `herald` command bootstraps a Prometheus backend, and without
+/// one they cost nothing. Names and labels follow Prometheus conventions and no label holds a channel or a
+/// user, so the number of series stays bounded. Counters of the fan-out path are kept by each loop and
+/// added here once a tick (`LoopContext.flushStats`), so delivering stays free of shared atomics; gauges of
+/// state (connections, channels, lag) are set when scraped (`refresh`).
+public final class NodeMetrics: Sendable {
+    let publishedByAPI = Counter(label: "herald_publications_total", dimensions: [("source", "api")])
+    let publishedByClient = Counter(label: "herald_publications_total", dimensions: [("source", "client")])
+    let publishedFromKafka = Counter(label: "herald_publications_total", dimensions: [("source", "kafka")])
+    let deliveries = Counter(label: "herald_deliveries_total")
+    let deliveredBytes = Counter(label: "herald_delivered_bytes_total")
+    let durableAppend = Timer(label: "herald_durable_append_seconds")
+    let durableAppended = Counter(label: "herald_durable_appended_publications_total")
+    let durableLogBytes = Gauge(label: "herald_durable_log_bytes")
+    private let connections = Gauge(label: "herald_connections")
+    private let users = Gauge(label: "herald_users")
+    private let channels = Gauge(label: "herald_channels")
+    private let subscriptions = Gauge(label: "herald_subscriptions")
+    private let queuedBytes = Gauge(label: "herald_queued_bytes")
+    private let queuedFrames = Gauge(label: "herald_queued_frames")
+
+    init(version: String) {
+        Gauge(label: "herald_build_info", dimensions: [("version", version)]).record(1)
+    }
+
+    /// One per error code (codes are a fixed set): errors answered to client commands.
+    func commandError(_ error: ProtocolError) {
+        Counter(label: "herald_command_errors_total", dimensions: [("code", String(error.code))]).increment()
+    }
+
+    /// Connections Herald closed, by close code (the protocol's and WebSocket's: a fixed set).
+    public func disconnect(code: Int) {
+        Counter(label: "herald_disconnects_total", dimensions: [("code", String(code))]).increment()
+    }
+
+    /// Subscribe replies of subscribers that asked to recover: `recovered` or `not_recovered`.
+    func recovery(recovered: Bool) {
+        Counter(label: "herald_recoveries_total", dimensions: [("outcome", recovered ? "recovered" : "not_recovered")])
+            .increment()
+    }
+
+    /// Sets the gauges of state from `node` and its loops' last figures, just before a scrape.
+    func refresh(_ node: Node) {
+        let info = node.info()
+        connections.record(info.numClients)
+        users.record(info.numUsers)
+        channels.record(info.numChannels)
+        subscriptions.record(info.numSubscriptions)
+        let queued = node.queueTotals()
+        queuedBytes.record(queued.bytes)
+        queuedFrames.record(queued.frames)
+        if let bridge = node.bridge {
+            for partition in bridge.status().partitions {
+                Gauge(label: "herald_kafka_lag_records",
+                      dimensions: [("topic", partition.topic), ("partition", String(partition.partition))])
+                    .record(partition.lag)
+            }
+        }
+    }
+}
+
+/// One loop's outgoing queues as of its last tick: written by the loop, read by a scrape.
+final class LoopQueueTotals: Sendable {
+    let bytes = Atomic<Int>(0)
+    let frames = Atomic<Int>(0)
+}
