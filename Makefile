@@ -8,7 +8,7 @@ APT_NEEDS  := libwebsockets-dev libsqlite3-dev librdkafka-dev pkg-config
 TEST_APT_NEEDS := kcat
 PYTHON     := $(VENV)/bin/python
 
-.PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-kafka bench-tool peers clean
+.PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-kafka bench-tool peers fuzz clean
 
 run: release
 	$(HERALD) serve
@@ -46,6 +46,31 @@ bench-history: release $(VENV)/.ready
 # each beside a plain Kafka consumer (bench/kafka_bench.py says how; about 2 minutes).
 bench-kafka: release test-deps $(VENV)/.ready
 	$(PYTHON) bench/kafka_bench.py --herald $(HERALD)
+
+# libFuzzer on the code that reads untrusted bytes (Fuzz/, a package of its own built with ASan and debug
+# checks, so Herald's own build is unchanged). Each target runs FUZZ_RUNS inputs grown from its seed corpus
+# Fuzz/Corpus/TARGET into a scratch corpus; a crash, a trap, a leak or an input slower than 10 s fails the
+# run and leaves the input in Fuzz/.build/crashes. The Swift backtracer is off: libFuzzer reports the crash.
+FUZZ_TARGETS := ClientCommand ServerAPI HTTPRequest
+FUZZ_RUNS    ?= 1000000
+FUZZ_BUILD   := $(SWIFT) build --package-path Fuzz --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address
+
+fuzz:
+	@mkdir -p Fuzz/.build/crashes
+	@for target in $(FUZZ_TARGETS); do \
+		echo "building Fuzz$$target (log: Fuzz/.build/build-$$target.log)"; \
+		$(FUZZ_BUILD) --product Fuzz$$target >Fuzz/.build/build-$$target.log 2>&1 \
+			|| { grep -v "Cannot export local symbol" Fuzz/.build/build-$$target.log; exit 1; }; \
+	done
+	@for target in $(FUZZ_TARGETS); do \
+		echo "fuzzing $$target: $(FUZZ_RUNS) inputs"; \
+		rm -rf Fuzz/.build/corpus/$$target && mkdir -p Fuzz/.build/corpus/$$target; \
+		SWIFT_BACKTRACE=enable=no Fuzz/.build/debug/Fuzz$$target -runs=$(FUZZ_RUNS) -max_len=4096 -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=Fuzz/.build/crashes/$$target- \
+			Fuzz/.build/corpus/$$target Fuzz/Corpus/$$target >Fuzz/.build/fuzz-$$target.log 2>&1 \
+			|| { tail -n 60 Fuzz/.build/fuzz-$$target.log; echo "Fuzz$$target failed: see Fuzz/.build/crashes"; exit 1; }; \
+		grep -E "^Done|stat::average_exec_per_sec" Fuzz/.build/fuzz-$$target.log; \
+	done
 
 bench-tool: system-deps
 	$(SWIFT) build -c release --product herald-bench
