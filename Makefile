@@ -8,7 +8,7 @@ APT_NEEDS  := libwebsockets-dev libsqlite3-dev librdkafka-dev pkg-config
 TEST_APT_NEEDS := kcat openssl
 PYTHON     := $(VENV)/bin/python
 
-.PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-kafka bench-tool peers clean
+.PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-kafka bench-tool peers fuzz clean
 
 run: release
 	$(HERALD) serve
@@ -19,6 +19,8 @@ test: release bench-tool test-deps $(VENV)/.ready
 	@echo "benchmark smoke test (the load generator against Herald, so it cannot rot):"
 	taskset -c 1 $(BENCH) --suite smoke --herald $(HERALD)
 	$(MAKE) bench-alloc
+	@echo "a short fuzzing pass (make fuzz runs 1,000,000 inputs per target):"
+	$(MAKE) fuzz FUZZ_RUNS=200000
 
 # Herald against uWebSockets and Nchan on this machine (BENCHMARKS.md says how to read it), then the
 # allocation count. Not part of `make test`: it takes about half an hour.
@@ -46,6 +48,34 @@ bench-history: release $(VENV)/.ready
 # each beside a plain Kafka consumer (bench/kafka_bench.py says how; about 2 minutes).
 bench-kafka: release test-deps $(VENV)/.ready
 	$(PYTHON) bench/kafka_bench.py --herald $(HERALD)
+
+# libFuzzer on the code that reads untrusted bytes (Fuzz/, a package of its own, so Herald's own build is
+# unchanged), built optimized with ASan and with the debug build's checks kept (`-assert-config Debug`:
+# unsafe buffers check their indices), four times as fast as a debug build. Each target runs FUZZ_RUNS
+# inputs grown from its seed corpus Fuzz/Corpus/TARGET into a scratch corpus; a crash, a trap, a leak or an
+# input slower than 10 s fails the run and leaves the input in Fuzz/.build/crashes. The Swift backtracer is
+# off: libFuzzer reports the crash at once.
+FUZZ_TARGETS := ClientCommand ServerAPI HTTPRequest
+FUZZ_RUNS    ?= 1000000
+FUZZ_BUILD   := $(SWIFT) build --package-path Fuzz -c release --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address \
+	-Xswiftc -assert-config -Xswiftc Debug
+
+fuzz:
+	@mkdir -p Fuzz/.build/crashes
+	@for target in $(FUZZ_TARGETS); do \
+		echo "building Fuzz$$target (log: Fuzz/.build/build-$$target.log)"; \
+		$(FUZZ_BUILD) --product Fuzz$$target >Fuzz/.build/build-$$target.log 2>&1 \
+			|| { grep -v "Cannot export local symbol" Fuzz/.build/build-$$target.log; exit 1; }; \
+	done
+	@for target in $(FUZZ_TARGETS); do \
+		echo "fuzzing $$target: $(FUZZ_RUNS) inputs"; \
+		rm -rf Fuzz/.build/corpus/$$target && mkdir -p Fuzz/.build/corpus/$$target; \
+		SWIFT_BACKTRACE=enable=no Fuzz/.build/release/Fuzz$$target -runs=$(FUZZ_RUNS) -max_len=4096 -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=Fuzz/.build/crashes/$$target- \
+			Fuzz/.build/corpus/$$target Fuzz/Corpus/$$target >Fuzz/.build/fuzz-$$target.log 2>&1 \
+			|| { tail -n 60 Fuzz/.build/fuzz-$$target.log; echo "Fuzz$$target failed: see Fuzz/.build/crashes"; exit 1; }; \
+		grep -E "^Done|stat::average_exec_per_sec" Fuzz/.build/fuzz-$$target.log; \
+	done
 
 bench-tool: system-deps
 	$(SWIFT) build -c release --product herald-bench
