@@ -32,7 +32,7 @@ public final class Server: @unchecked Sendable {
         loops = try (0..<settings.eventLoops).map { try EventLoop(index: $0, backend: backend, tls: tls) }
         let wakers: [@Sendable () -> Void] = loops.map { loop in { loop.wake() } }
         node = Node(config: config, version: version, name: Self.hostName(), wakers: wakers, log: log,
-                    bridge: bridge, tokens: tokens)
+                    bridge: bridge, tokens: tokens, logger: logger)
         try node.durableWriter?.restore()
         shared = ServerShared(
             settings: settings,

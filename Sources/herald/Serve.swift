@@ -15,6 +15,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let (config, warnings) = try options.load()
+        if config.log.format == "json" { LoggingSystem.bootstrap { _ in JSONLogHandler() } }
         var logger = Logger(label: "herald")
         logger.logLevel = Logger.Level(configName: config.log.level)
         // The loader's warnings include development mode's, which must be loud: it allows anonymous access.

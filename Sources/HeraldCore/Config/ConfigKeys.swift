@@ -9,6 +9,7 @@ extension HeraldConfig {
         .init("http_server.tls.cert_pem_file", \.httpServer.tls.certPEMFile),
         .init("http_server.tls.key_pem_file", \.httpServer.tls.keyPEMFile),
         .init("log.level", \.log.level),
+        .init("log.format", \.log.format),
         .init("http_api.key", \.httpAPI.key),
         .init("http_api.insecure", \.httpAPI.insecure),
         .init("client.insecure", \.client.insecure),

@@ -5,6 +5,9 @@ extension HeraldConfig {
             throw ConfigError("http_server.port", "must be between 1 and 65535, got \(httpServer.port)")
         }
         if httpServer.tls.enabled { try httpServer.tls.checkFiles() }
+        guard ["text", "json"].contains(log.format) else {
+            throw ConfigError("log.format", "unknown format \"\(log.format)\" (use text or json)")
+        }
         guard Self.logLevels.contains(log.level.lowercased()) else {
             throw ConfigError("log.level", "unknown level \"\(log.level)\" (use trace, debug, info, warn, error or none)")
         }

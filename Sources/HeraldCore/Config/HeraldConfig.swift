@@ -42,6 +42,9 @@ public struct HeraldConfig: Sendable, Equatable {
     public struct Log: Sendable, Equatable {
         /// `level`: "info"; one of trace, debug, info, warn (or warning), error, none; any case.
         public var level = "info"
+        /// `format` (Herald): "text" (default), one readable line per event; "json", one JSON object per line
+        /// for log collectors.
+        public var format = "text"
     }
 
     /// `http_api`: the server API.

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// The state one Herald process shares across its event loops: configuration, which loops subscribe to
@@ -16,7 +17,7 @@ public final class Node: Sendable {
     /// Tails Kafka topics into channels and produces publishes into them; nil without `kafka.bridges`.
     public let bridge: KafkaBridge?
     /// Refused tokens and limits hit, by kind.
-    public let refusals = RefusalCounter()
+    public let refusals: RefusalCounter
     public let metrics: NodeMetrics
     /// What each loop last counted of its outgoing queues, for the metrics.
     let loopQueues: [LoopQueueTotals]
@@ -28,12 +29,14 @@ public final class Node: Sendable {
     /// history of durable namespaces; without one they are kept in memory only. `tokens` checks connection
     /// and subscription tokens (HeraldAuth builds it from the configuration).
     public init(config: HeraldConfig, version: String, name: String, wakers: [@Sendable () -> Void],
-                log: PublicationLog? = nil, bridge: KafkaBridge? = nil, tokens: TokenAuthority = .none) {
+                log: PublicationLog? = nil, bridge: KafkaBridge? = nil, tokens: TokenAuthority = .none,
+                logger: Logger? = nil) {
         self.config = config
         self.version = version
         self.name = name
         sessionSettings = SessionSettings(config: config, tokens: tokens)
         metrics = NodeMetrics(version: version)
+        refusals = RefusalCounter(logger: logger)
         loopQueues = wakers.map { _ in LoopQueueTotals() }
         channels = ChannelRegistry(loopCount: wakers.count)
         presence = PresenceRegistry()

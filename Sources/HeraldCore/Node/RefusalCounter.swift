@@ -1,25 +1,53 @@
 import CoreMetrics
+import Logging
 import Synchronization
 
-/// How many times each kind of refusal happened since start (a refused token by reason, a limit hit), so an
-/// operator can see abuse and misconfiguration: `/api/info` lists them and `/metrics` has them as
-/// `herald_refused_total{kind}`. Kinds are a fixed set of names, so the series stay few.
+/// How many times each kind of refusal happened since start (a refused token by reason, a limit hit, a
+/// protocol violation), so an operator can see abuse and misconfiguration: `/api/info` lists them,
+/// `/metrics` has them as `herald_refused_total{kind}`, and the log gets one line per kind at most every
+/// `logInterval`, with how many happened since the last one: a misbehaving client cannot flood the log.
+/// Kinds are a fixed set of names, so the series stay few.
 public final class RefusalCounter: Sendable {
-    private let counts = Mutex<[String: (count: UInt64, metric: Counter)]>([:])
+    static let logInterval = Duration.seconds(10)
 
-    public init() {}
+    private struct Kind {
+        var count: UInt64 = 0
+        let metric: Counter
+        /// When the last line for this kind was logged, and how many happened since.
+        var loggedAt: ContinuousClock.Instant?
+        var unlogged = 0
+    }
+
+    private let kinds = Mutex<[String: Kind]>([:])
+    private let logger: Logger?
+
+    public init(logger: Logger? = nil) {
+        self.logger = logger
+    }
 
     public func count(_ kind: String) {
-        let metric = counts.withLock { counts in
-            let metric = counts[kind]?.metric ?? Counter(label: "herald_refused_total", dimensions: [("kind", kind)])
-            counts[kind] = ((counts[kind]?.count ?? 0) + 1, metric)
-            return metric
+        let now = ContinuousClock.now
+        let (metric, toLog) = kinds.withLock { kinds in
+            var entry = kinds[kind] ?? Kind(metric: Counter(label: "herald_refused_total", dimensions: [("kind", kind)]))
+            entry.count += 1
+            entry.unlogged += 1
+            var toLog: Int?
+            if entry.loggedAt.map({ now - $0 >= Self.logInterval }) ?? true {
+                toLog = entry.unlogged
+                entry.loggedAt = now
+                entry.unlogged = 0
+            }
+            kinds[kind] = entry
+            return (entry.metric, toLog)
         }
         metric.increment()
+        if let toLog {
+            logger?.notice("refused", metadata: ["kind": "\(kind)", "since_last_line": "\(toLog)"])
+        }
     }
 
     /// Every kind counted so far, by name.
     public func snapshot() -> [(kind: String, count: UInt64)] {
-        counts.withLock { $0 }.sorted { $0.key < $1.key }.map { (kind: $0.key, count: $0.value.count) }
+        kinds.withLock { $0 }.sorted { $0.key < $1.key }.map { (kind: $0.key, count: $0.value.count) }
     }
 }

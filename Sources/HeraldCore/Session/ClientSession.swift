@@ -104,6 +104,7 @@ public final class ClientSession {
             } catch {
                 if replies.bytes.count == before + 1 { replies.bytes.removeLast() }
                 flush(&replies)
+                if error == .badRequest { node.refusals.count("bad_request") }
                 disconnect(error)
                 return
             }
