@@ -8,6 +8,8 @@ struct ConfigKey<Root>: Sendable {
         throws(ConfigError) -> Void
     /// The node an environment variable's text stands for, which depends on the value's type.
     let environmentNode: @Sendable (String) -> Yams.Node
+    /// The key's value in `root` as a configuration file writes it.
+    let text: @Sendable (_ root: Root) -> String
 
     init<Value: ConfigValue>(_ path: String, _ field: WritableKeyPath<Root, Value> & Sendable) {
         self.path = path
@@ -15,26 +17,31 @@ struct ConfigKey<Root>: Sendable {
             root[keyPath: field] = try Value.decode(node, at: at, warnings: &warnings)
         }
         environmentNode = { Value.node(fromEnvironment: $0) }
+        text = { $0[keyPath: field].configText }
     }
 
     private init(path: String,
                  store: @escaping @Sendable (inout Root, Yams.Node, String, inout [String]) throws(ConfigError) -> Void,
-                 environmentNode: @escaping @Sendable (String) -> Yams.Node) {
+                 environmentNode: @escaping @Sendable (String) -> Yams.Node,
+                 text: @escaping @Sendable (Root) -> String) {
         self.path = path
         self.store = store
         self.environmentNode = environmentNode
+        self.text = text
     }
 
     /// This key as a key of `Outer`, which holds a `Root` at `field` under the object `prefix` ("" for
     /// none: namespace options sit beside `name` in a namespace object).
     func nested<Outer>(under prefix: String, at field: WritableKeyPath<Outer, Root> & Sendable) -> ConfigKey<Outer> {
         let store = store
+        let text = text
         return ConfigKey<Outer>(
             path: prefix.isEmpty ? path : prefix + "." + path,
             store: { outer, node, at, warnings throws(ConfigError) in
                 try store(&outer[keyPath: field], node, at, &warnings)
             },
-            environmentNode: environmentNode)
+            environmentNode: environmentNode,
+            text: { text($0[keyPath: field]) })
     }
 }
 

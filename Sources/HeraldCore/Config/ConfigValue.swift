@@ -7,6 +7,8 @@ protocol ConfigValue: Sendable {
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Self
     /// The node an environment variable's text stands for.
     static func node(fromEnvironment text: String) -> Yams.Node
+    /// The value as it is written in a JSON configuration file, for the configuration reference.
+    var configText: String { get }
 }
 
 extension ConfigValue {
@@ -17,6 +19,12 @@ extension ConfigValue {
 }
 
 extension String: ConfigValue {
+    var configText: String {
+        var writer = JSONWriter(capacity: utf8.count + 2)
+        writer.appendString(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> String {
         guard node.tagName == .str, let scalar = node.scalar else { throw ConfigError(path, "expected a string") }
         return scalar.string
@@ -27,6 +35,8 @@ extension String: ConfigValue {
 }
 
 extension Bool: ConfigValue {
+    var configText: String { self ? "true" : "false" }
+
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Bool {
         guard node.tagName == .bool, let value = node.bool else { throw ConfigError(path, "expected true or false") }
         return value
@@ -43,6 +53,8 @@ extension Bool: ConfigValue {
 }
 
 extension Int: ConfigValue {
+    var configText: String { String(self) }
+
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Int {
         guard node.tagName == .int, let value = node.int else { throw ConfigError(path, "expected an integer") }
         return value
@@ -50,6 +62,12 @@ extension Int: ConfigValue {
 }
 
 extension Duration: ConfigValue {
+    /// Whole seconds as "25s", else milliseconds as "500ms": every default is one or the other.
+    var configText: String {
+        let milliseconds = self.milliseconds
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+
     /// A Go duration string ("25s", "500ms", "1m30s") or a plain number of seconds.
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Duration {
         // Go's limit, so every duration also fits Int64 nanoseconds (about 292 years).
@@ -69,6 +87,8 @@ extension Duration: ConfigValue {
 }
 
 extension Array: ConfigValue where Element: ConfigValue {
+    var configText: String { "[" + map(\.configText).joined(separator: ", ") + "]" }
+
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> [Element] {
         guard let sequence = node.sequence else { throw ConfigError(path, "expected a list") }
         var elements: [Element] = []
@@ -88,6 +108,8 @@ extension Array: ConfigValue where Element: ConfigValue {
 }
 
 extension Namespace: ConfigValue {
+    var configText: String { "{\"name\": \(name.configText), …}" }
+
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Namespace {
         var namespace = Namespace(name: "")
         try Namespace.keyTable.apply(node, to: &namespace, at: path, warnings: &warnings)
@@ -96,6 +118,8 @@ extension Namespace: ConfigValue {
 }
 
 extension KafkaBridgeConfig: ConfigValue {
+    var configText: String { "{\"topic\": \(topic.configText), …}" }
+
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> KafkaBridgeConfig {
         var bridge = KafkaBridgeConfig()
         try KafkaBridgeConfig.keyTable.apply(node, to: &bridge, at: path, warnings: &warnings)
@@ -106,6 +130,10 @@ extension KafkaBridgeConfig: ConfigValue {
 /// A flat object of settings passed through to a library (`kafka.librdkafka`): numbers and booleans are
 /// kept as their text, as librdkafka takes every property as a string.
 extension Dictionary: ConfigValue where Key == String, Value == String {
+    var configText: String {
+        "{" + sorted { $0.key < $1.key }.map { "\($0.key.configText): \($0.value.configText)" }.joined(separator: ", ") + "}"
+    }
+
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> [String: String] {
         guard let mapping = node.mapping else { throw ConfigError(path, "expected an object") }
         var result: [String: String] = [:]
@@ -126,6 +154,8 @@ extension Yams.Node {
 
 /// Options whose value is one of a few names.
 extension ConfigValue where Self: RawRepresentable & CaseIterable, RawValue == String {
+    var configText: String { rawValue.configText }
+
     static func decode(_ node: Yams.Node, at path: String, warnings: inout [String]) throws(ConfigError) -> Self {
         let text = try String.decode(node, at: path, warnings: &warnings)
         guard let value = Self(rawValue: text) else {
