@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -108,6 +107,8 @@ def test_compose_runs_herald_with_a_kraft_kafka_and_the_bridge_configuration():
     assert test[0] == "CMD" and test[1] in runtime_packages(), test
     url = re.fullmatch(r"http://127\.0\.0\.1:(\d+)(/\S*)", test[-1])
     assert url and int(url[1]) == port and url[2] in {"/health", "/ready"}, test
+    # Room for many connections, one descriptor each.
+    assert herald["ulimits"]["nofile"]["soft"] >= 65536
     # Shutdown drains clients before Docker's SIGKILL.
     assert seconds(herald["stop_grace_period"]) > shutdown_timeout(config)
     # Every bridged topic (and the dead-letter topic) is created by kafka-init, on the broker Herald uses.
@@ -212,13 +213,14 @@ def test_dockerfile_builds_the_release_binary_and_ships_every_library_it_links()
     linked = re.findall(r"=> (/\S+)", run("ldd", E2E_HERALD_BIN).stdout)
     assert any("libwebsockets" in path for path in linked), linked
     present = installed_closure(runtime_packages()) | slim_base_packages()
-    missing = {path: dpkg_package_of(path) for path in linked if dpkg_package_of(path) not in present}
+    owners = {path: dpkg_package_of(path) for path in linked}
+    missing = {path: package for path, package in owners.items() if package not in present}
     assert not missing, f"the runtime image lacks {missing}"
     # libwebsockets loads its libev event-loop plugin at run time (herald.event_backend libev): ldd cannot see it.
     assert "libwebsockets-evlib-ev" in runtime_packages()
 
 
-def test_dockerfile_runs_as_non_root_and_its_health_check_is_answered(start_herald):
+def test_dockerfile_runs_as_non_root_and_its_health_check_is_answered(start_herald, tmp_path):
     stage = runtime_stage()
     runtime = dict(stage)
     user = runtime["USER"].split(":")[0]
@@ -226,7 +228,9 @@ def test_dockerfile_runs_as_non_root_and_its_health_check_is_answered(start_hera
     assert f"--uid {user}" in " ".join(arguments for instruction, arguments in stage if instruction == "RUN")
     # The image runs its CMD's configuration on the port it exposes; the configuration passes checkconfig.
     command = json.loads(runtime["CMD"])
-    config_file = DEPLOY / Path([a for i, a in stage if i == "COPY" and a.endswith(command[-1])][0].split()[0]).name
+    [copied] = [arguments.split()[0] for instruction, arguments in stage
+                if instruction == "COPY" and arguments.endswith(" " + command[-1])]
+    config_file = REPO / copied
     config = json.loads(config_file.read_text())
     checkconfig(config_file)
     assert runtime["EXPOSE"] == str(config["http_server"]["port"])
@@ -235,7 +239,7 @@ def test_dockerfile_runs_as_non_root_and_its_health_check_is_answered(start_hera
     assert healthcheck[0] in runtime_packages(), healthcheck
     url = re.fullmatch(r"http://127\.0\.0\.1:(\d+)(/\S*)", healthcheck[-1])
     assert url and url[1] == runtime["EXPOSE"] and url[2] in SERVED_PATHS, healthcheck
-    server = start_herald(config_file, env={"HERALD_DATA_DIR": tempfile.mkdtemp(prefix="herald-data-")})
+    server = start_herald(config_file, env={"HERALD_DATA_DIR": str(tmp_path / "data")})
     assert http_get(server.port, url[2])[0] == 200
 
 
@@ -338,13 +342,15 @@ def test_k8s_termination_outlasts_the_pre_stop_sleep_and_herald_s_drain():
 
 def test_k8s_configuration_serves_every_probe_and_drains_within_the_grace_period(start_herald, tmp_path):
     """The ConfigMap's configuration with the Secret's environment, as the pod runs it: checkconfig passes,
-    every probe (and the scrape path, when this binary serves /metrics) answers 200, and SIGTERM with a client
-    that never answers the close ends Herald, with status 0, in less than the grace period minus preStop."""
+    every probe (and the scrape path, when this binary serves /metrics) answers 200, a token signed with the
+    Secret's key connects, and SIGTERM with that client still connected ends Herald, with status 0, within the
+    grace period minus preStop (that the drain never outlasts herald.shutdown_timeout, which the grace period
+    covers, is test_lifecycle's test_shutdown_is_bounded_with_a_stalled_client)."""
     objects = manifests()
     herald = container(objects)
-    env = {**secret_env(objects, herald), "HERALD_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, **secret_env(objects, herald), "HERALD_DATA_DIR": str(tmp_path / "data")}
     config_file = k8s_config_file(objects, tmp_path)
-    checkconfig(config_file, env={**os.environ, **env})
+    checkconfig(config_file, env=env)
     server = start_herald(config_file, env=env)
     for probe in ("readinessProbe", "livenessProbe"):
         path = herald[probe]["httpGet"]["path"]
@@ -356,17 +362,21 @@ def test_k8s_configuration_serves_every_probe_and_drains_within_the_grace_period
     status, body = http_get(server.port, "/metrics")
     if status != 404:  # the binary under test may predate /metrics
         assert status == 200
-        metrics = tmp_path / "metrics.txt"
-        metrics.write_bytes(body)
-        with open(metrics) as text:
-            checked = subprocess.run([tool("promtool"), "check", "metrics"], stdin=text, capture_output=True, text=True)
+        checked = subprocess.run([tool("promtool"), "check", "metrics"], input=body, capture_output=True)
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
-    stalled = socket.create_connection(("127.0.0.1", server.port))
+    # A client with a token signed by the Secret's key, on a raw socket that never answers the close.
+    token = run(E2E_HERALD_BIN, "token", "--config", config_file, "-u", "probe", env=env).stdout.strip()
+    stalled = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     stalled.sendall(b"GET /connection/websocket HTTP/1.1\r\nHost: herald\r\nUpgrade: websocket\r\n"
                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                     b"Sec-WebSocket-Version: 13\r\n\r\n")
-    assert b" 101 " in stalled.recv(4096).split(b"\r\n")[0]
+    assert stalled.recv(4096).startswith(b"HTTP/1.1 101")
+    command = json.dumps({"id": 1, "connect": {"token": token}}).encode()
+    assert 125 < len(command) < 1 << 16
+    stalled.sendall(bytes([0x81, 0x80 | 126]) + len(command).to_bytes(2, "big") + bytes(4) + command)
+    assert b'"client"' in stalled.recv(4096), "the token was not accepted"
+
     pod = objects["Deployment"]["spec"]["template"]["spec"]
     budget = pod["terminationGracePeriodSeconds"] - float(herald["lifecycle"]["preStop"]["exec"]["command"][1])
     started = time.monotonic()
