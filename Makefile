@@ -4,8 +4,12 @@ VENV       := .venv
 HERALD     := .build/release/herald
 BENCH      := .build/release/herald-bench
 APT_NEEDS  := libwebsockets-dev libsqlite3-dev librdkafka-dev pkg-config
-# Only the tests need these: kcat writes records for the Kafka bridge tests, openssl makes the TLS tests' certificates.
-TEST_APT_NEEDS := kcat openssl
+# Only the tests need these: kcat writes records for the Kafka bridge tests, openssl makes the TLS tests' certificates,
+# systemd's systemd-analyze checks deploy/herald.service.
+TEST_APT_NEEDS := kcat openssl systemd
+# promtool checks deploy/prometheus.yml; it comes unpacked from Debian's prometheus package, since installing
+# that package would also start a Prometheus server.
+PROMTOOL   := .build-tools/promtool
 PYTHON     := $(VENV)/bin/python
 
 .PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-kafka bench-tool peers fuzz clean
@@ -105,8 +109,14 @@ apt_install = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $
 system-deps:
 	@$(call apt_install,$(APT_NEEDS))
 
-test-deps:
+test-deps: $(PROMTOOL)
 	@$(call apt_install,$(TEST_APT_NEEDS))
+
+$(PROMTOOL):
+	mkdir -p $(@D)/deb
+	cd $(@D)/deb && { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; }
+	dpkg-deb --fsys-tarfile $(@D)/deb/prometheus_*.deb | tar -xO ./usr/bin/promtool > $@.part
+	chmod +x $@.part && mv $@.part $@ && rm -rf $(@D)/deb
 
 # The test clients nobody here wrote (centrifuge-python, websockets) and pytest, in a private venv.
 $(VENV)/.ready: Tests/e2e/requirements.txt
@@ -116,4 +126,4 @@ $(VENV)/.ready: Tests/e2e/requirements.txt
 	touch $@
 
 clean:
-	rm -rf .build $(VENV)
+	rm -rf .build .build-tools $(VENV)
