@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import HeraldAuth
 import HeraldCore
 import HeraldKafka
@@ -20,6 +21,7 @@ struct Serve: ParsableCommand {
         logger.logLevel = Logger.Level(configName: config.log.level)
         // The loader's warnings include development mode's, which must be loud: it allows anonymous access.
         for warning in warnings { logger.warning("\(warning)") }
+        Self.raiseOpenFilesLimit(logger: logger)
         // Before anything makes a metric: swift-metrics hands each to the backend bootstrapped first.
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -57,6 +59,19 @@ extension Serve {
         let log = try SQLiteLog(directory: config.dataDir)
         logger.info("durable log open", metadata: ["path": "\(log.path)"])
         return log
+    }
+}
+
+extension Serve {
+    /// One descriptor per connection: the soft limit (often 1024 in containers) is raised to the hard one,
+    /// which only the administrator can raise.
+    static func raiseOpenFilesLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.info("open files limit raised", metadata: ["limit": "\(limit.rlim_max)"])
+        }
     }
 }
 

@@ -4,13 +4,14 @@ import http.client
 import json
 import signal
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 import websockets
 
-from conftest import API_KEY, base_config
+from conftest import API_KEY, E2E_HERALD_BIN, base_config, free_port
 from wsclient import RawClient, assert_still_serving, connected
 
 
@@ -179,3 +180,24 @@ def publish(port, channel, count, payload_size, pause, halfway=None):
         assert (response.status, response.read()) == (200, b'{"result":{}}')
         time.sleep(pause)  # paced, so the reading client keeps up while the silent one falls behind
     conn.close()
+
+
+def test_the_soft_open_files_limit_is_raised_to_the_hard_one(tmp_path):
+    """One descriptor per connection: a container's soft limit of 1024 would cap Herald at that."""
+    port = free_port()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(base_config()))
+    process = subprocess.Popen(["prlimit", "--nofile=1024:4096", E2E_HERALD_BIN, "serve", "--port", str(port),
+                                "--address", "127.0.0.1", "--config", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        limits = ""
+        while time.monotonic() < deadline and "4096" not in limits.split("Max open files")[-1].split("\n")[0]:
+            time.sleep(0.1)
+            limits = open(f"/proc/{process.pid}/limits").read()
+        line = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+        assert line.split()[3:5] == ["4096", "4096"], line
+    finally:
+        process.terminate()
+        process.wait(10)
