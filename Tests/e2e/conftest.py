@@ -98,8 +98,12 @@ class Herald:
             time.sleep(0.05)
         raise AssertionError(f"herald did not become healthy in {timeout}s:\n{self.log_text()}")
 
+    def connection(self):
+        """A new HTTP connection to the server (HTTPS in the TLS tests)."""
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+
     def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = self.connection()
         try:
             conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()

@@ -45,14 +45,8 @@ class TLSHerald(Herald):
     def ws_url(self):
         return f"wss://127.0.0.1:{self.port}/connection/websocket"
 
-    def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=self.trust)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+    def connection(self):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=self.trust)
 
     def served_fingerprint(self):
         """SHA-256 of the certificate a new connection is given."""
