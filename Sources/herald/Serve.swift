@@ -24,13 +24,7 @@ struct Serve: ParsableCommand {
         Self.raiseOpenFilesLimit(logger: logger)
         // Before anything makes a metric: swift-metrics hands each to the backend bootstrapped first.
         let registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        // A group commit takes from tens of microseconds (os) to milliseconds (fsync on a disk).
-        factory.defaultDurationHistogramBuckets = [.microseconds(100), .microseconds(250), .microseconds(500),
-                                                   .milliseconds(1), .milliseconds(2), .milliseconds(5),
-                                                   .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                                                   .milliseconds(100), .milliseconds(250), .seconds(1)]
-        MetricsSystem.bootstrap(factory)
+        MetricsSystem.bootstrap(PrometheusFactory(registry: registry))
         let server: Server
         let kafka: KafkaConnection?
         do {

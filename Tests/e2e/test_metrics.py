@@ -89,9 +89,12 @@ def test_metrics_count_what_happened(start_herald):
     assert not {label for (_, labels) in samples for (_, label) in labels} & CHANNELS
 
 
-def test_metrics_content_type_and_no_key_needed(herald):
+def test_metrics_content_type_help_and_no_key_needed(herald):
     conn_status, body = herald.request("GET", "/metrics")
     assert conn_status == 200 and b"# TYPE herald_connections gauge" in body
+    families = list(text_string_to_metric_families(body.decode()))
+    assert families and all(family.documentation for family in families), \
+        [family.name for family in families if not family.documentation]
     import http.client
     connection = http.client.HTTPConnection("127.0.0.1", herald.port, timeout=5)
     connection.request("GET", "/metrics")

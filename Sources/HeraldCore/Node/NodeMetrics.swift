@@ -22,6 +22,28 @@ public final class NodeMetrics: Sendable {
     private let queuedBytes = Gauge(label: "herald_queued_bytes")
     private let queuedFrames = Gauge(label: "herald_queued_frames")
 
+    /// Each family's `# HELP` text, for the exporter.
+    public static let help: [String: String] = [
+        "herald_publications_total": "Publications taken in, by source (api, client, kafka).",
+        "herald_deliveries_total": "Publications handed to subscribers' outgoing queues.",
+        "herald_delivered_bytes_total": "Bytes of publications handed to subscribers' outgoing queues.",
+        "herald_durable_append_seconds": "Time of one group commit to the durable log.",
+        "herald_durable_appended_publications_total": "Publications written to the durable log.",
+        "herald_durable_log_bytes": "Size of the durable log on disk.",
+        "herald_connections": "Connected clients.",
+        "herald_users": "Distinct users of the connected clients.",
+        "herald_channels": "Channels with subscribers.",
+        "herald_subscriptions": "Subscriptions of connected clients.",
+        "herald_queued_bytes": "Bytes waiting in clients' outgoing queues.",
+        "herald_queued_frames": "Frames waiting in clients' outgoing queues.",
+        "herald_build_info": "Herald's version, as a label; always 1.",
+        "herald_command_errors_total": "Error replies to client commands, by protocol error code.",
+        "herald_disconnects_total": "Connections Herald closed, by close code.",
+        "herald_recoveries_total": "Subscribes that asked to recover, by outcome.",
+        "herald_refused_total": "Refused tokens, limits hit and protocol violations, by kind.",
+        "herald_kafka_lag_records": "Records in Kafka the tail has not delivered yet, by topic and partition.",
+    ]
+
     init(version: String) {
         Gauge(label: "herald_build_info", dimensions: [("version", version)]).record(1)
     }
