@@ -54,12 +54,14 @@ class Broker:
     def start(self):
         url = f"tcp://{self.address}"
         self.log = open(self.log_path, "ab")
+        # On a restart the log already says "ready in" from the first start: look only past it.
+        logged_before = self.log_path.stat().st_size
         self.process = subprocess.Popen(
             [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 10
-        while b"ready in" not in self.log_path.read_bytes():
+        while b"ready in" not in self.log_path.read_bytes()[logged_before:]:
             assert self.process.poll() is None, f"tansu exited:\n{self.log_path.read_text()}"
             assert time.monotonic() < deadline, f"tansu not ready:\n{self.log_path.read_text()}"
             time.sleep(0.02)
