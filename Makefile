@@ -4,8 +4,9 @@ VENV       := .venv
 HERALD     := .build/release/herald
 BENCH      := .build/release/herald-bench
 APT_NEEDS  := libwebsockets-dev libsqlite3-dev librdkafka-dev pkg-config
-# Only the tests need these: kcat writes records for the Kafka bridge tests, openssl makes the TLS tests' certificates.
-TEST_APT_NEEDS := kcat openssl
+# Only the tests need these: kcat writes records for the Kafka bridge tests, openssl makes the TLS tests' certificates,
+# chromium and chromium-driver run the admin console's page headless (about 350 MB, a minute to install).
+TEST_APT_NEEDS := kcat openssl chromium chromium-driver
 PYTHON     := $(VENV)/bin/python
 
 .PHONY: run test build release system-deps test-deps unit-test e2e-test bench bench-quick bench-alloc bench-history bench-kafka bench-tool peers fuzz clean
