@@ -171,6 +171,7 @@ async function poll() {
   } catch (error) {
     $("poll-status").textContent = `not updated: ${error.message}`;
   }
+  clearTimeout(pollTimer); // one timer, even if a logout and login fell while this poll was waiting
   if (token) pollTimer = setTimeout(poll, POLL_MS);
 }
 
