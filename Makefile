@@ -5,8 +5,9 @@ HERALD     := .build/release/herald
 BENCH      := .build/release/herald-bench
 APT_NEEDS  := libwebsockets-dev libsqlite3-dev librdkafka-dev pkg-config
 # Only the tests need these: kcat writes records for the Kafka bridge tests, openssl makes the TLS tests' certificates,
-# systemd's systemd-analyze checks deploy/herald.service.
-TEST_APT_NEEDS := kcat openssl systemd
+# systemd's systemd-analyze checks deploy/herald.service; chromium and chromium-driver run the admin console's
+# page headless (about 350 MB, a minute to install).
+TEST_APT_NEEDS := kcat openssl systemd chromium chromium-driver
 # promtool checks deploy/prometheus.yml; it comes unpacked from Debian's prometheus package, since installing
 # that package would also start a Prometheus server.
 PROMTOOL   := .build-tools/promtool

@@ -87,6 +87,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            // The admin console's files, compiled into the binary as byte arrays (`PackageResources`): no
+            // files to install beside it, no Foundation bundle.
+            resources: [
+                .embedInCode("Admin/index.html"),
+                .embedInCode("Admin/admin.css"),
+                .embedInCode("Admin/admin.js"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         // The benchmark's hot receive loop, in C so the load generator is not what gets measured.

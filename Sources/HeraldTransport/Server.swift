@@ -21,9 +21,10 @@ public final class Server: @unchecked Sendable {
 
     /// `log`: the durable log for durable namespaces (nil: none is durable); its streams are restored here.
     /// `bridge`: the Kafka bridges' node side, when the configuration has some (the caller connects it).
+    /// `metrics`: the Prometheus text for `GET /metrics`; `admin`: the admin console, when it is on.
     public init(config: HeraldConfig, version: String, logger: Logger, log: PublicationLog? = nil,
                 bridge: KafkaBridge? = nil, tokens: TokenAuthority = .none,
-                metrics: (@Sendable () -> [UInt8])? = nil) throws {
+                metrics: (@Sendable () -> [UInt8])? = nil, admin: AdminConsole? = nil) throws {
         settings = TransportSettings(config: config)
         self.logger = logger
         signal(SIGPIPE, SIG_IGN)
@@ -38,8 +39,10 @@ public final class Server: @unchecked Sendable {
             settings: settings,
             endpoints: HTTPEndpoints(
                 api: ServerAPI(node: node),
-                authorization: APIAuthorization(key: config.httpAPI.key, insecure: config.httpAPI.insecure),
-                metrics: metrics),
+                authorization: APIAuthorization(key: config.httpAPI.key, insecure: config.httpAPI.insecure,
+                                                adminTokens: tokens.admin),
+                metrics: metrics,
+                admin: admin),
             logger: logger)
         for (loop, core) in zip(loops, node.makeLoopContexts()) {
             loop.attach(server: shared, core: core)

@@ -22,6 +22,9 @@ struct Serve: ParsableCommand {
         // The loader's warnings include development mode's, which must be loud: it allows anonymous access.
         for warning in warnings { logger.warning("\(warning)") }
         Self.raiseOpenFilesLimit(logger: logger)
+        if config.admin.enabled && config.admin.insecure {
+            logger.warning("admin.insecure: the console at /admin gives anyone who asks an admin token; local use only")
+        }
         // Before anything makes a metric: swift-metrics hands each to the backend bootstrapped first.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusFactory(registry: registry))
@@ -29,10 +32,15 @@ struct Serve: ParsableCommand {
         let kafka: KafkaConnection?
         do {
             let bridge = config.kafka.enabled ? try KafkaBridge(settings: config.kafka, logger: logger) : nil
+            let adminTokens = try AdminTokens(config.admin)
             server = try Server(config: config, version: HeraldVersion.current, logger: logger,
                                 log: try Self.openDurableLog(config, logger: logger), bridge: bridge,
-                                tokens: try TokenAuthority(config: config),
-                                metrics: { registry.emitToBuffer() })
+                                tokens: try TokenAuthority(config: config, admin: adminTokens),
+                                metrics: { registry.emitToBuffer() },
+                                admin: adminTokens.map { tokens in
+                                    AdminConsole(files: AdminFiles.all, password: config.admin.password,
+                                                 insecure: config.admin.insecure, issueToken: { tokens.issue(now: $0) })
+                                })
             kafka = try bridge.map { try KafkaConnection(bridge: $0, settings: config.kafka, logger: logger) }
         } catch {
             logger.critical("cannot start: \(error)")

@@ -20,6 +20,19 @@ final class APIAuthorizationTests: XCTestCase {
         XCTAssertFalse(locked.allows(apiKeyHeader: "", authorizationHeader: nil, peerIsLoopback: true))
     }
 
+    func testAdminTokenOpensTheAPIFromAnywhere() {
+        let auth = APIAuthorization(key: "secret", insecure: false, adminTokens: ClaimsAsToken())
+        XCTAssertTrue(auth.allows(apiKeyHeader: nil, authorizationHeader: #"token {"admin":true}"#, peerIsLoopback: false))
+        XCTAssertTrue(auth.allows(apiKeyHeader: nil, authorizationHeader: #"Token {"admin":true}"#, peerIsLoopback: false))
+        for refused in [#"token {"admin":false}"#, #"token {"sub":"admin"}"#, "token forged", #"{"admin":true}"#] {
+            XCTAssertFalse(auth.allows(apiKeyHeader: nil, authorizationHeader: refused, peerIsLoopback: true), refused)
+        }
+        // The key still works beside it; with the console off no token is an admin's.
+        XCTAssertTrue(auth.allows(apiKeyHeader: "secret", authorizationHeader: "token forged", peerIsLoopback: false))
+        let off = APIAuthorization(key: "secret", insecure: false)
+        XCTAssertFalse(off.allows(apiKeyHeader: nil, authorizationHeader: #"token {"admin":true}"#, peerIsLoopback: true))
+    }
+
     func testConstantTimeEqual() {
         XCTAssertTrue(APIAuthorization.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
         XCTAssertFalse(APIAuthorization.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))

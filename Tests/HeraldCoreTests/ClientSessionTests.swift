@@ -61,6 +61,30 @@ final class ClientSessionTests: XCTestCase {
         XCTAssertEqual(subscriber.lines.count, 3)
     }
 
+    func testAdminConnectionSubscribesAnywhereButPublishesOnlyWherePermitted() {
+        var config = HeraldConfig.secureDefaults
+        config.channel.namespaces = [Namespace(name: "locked", options: NamespaceOptions())]
+        let tokens = TokenAuthority(connection: nil, subscription: nil, admin: ClaimsAsToken())
+        let loop = Node(config: config, version: "test", name: "test", wakers: [{}], tokens: tokens).makeLoopContexts()[0]
+        let admin = Recorder()
+        let session = loop.openSession(output: admin, now: 0)
+        send(session, #"{"id":1,"connect":{"token":"{\"admin\":true}"}}"#)
+        send(session, #"{"id":2,"subscribe":{"channel":"locked:x"}}"#)
+        send(session, #"{"id":3,"subscribe":{"channel":"$private"}}"#)
+        send(session, #"{"id":4,"publish":{"channel":"locked:x","data":1}}"#)
+        XCTAssertTrue(admin.lines[0].hasPrefix(#"{"id":1,"connect":{"client":""#), admin.lines[0])
+        XCTAssertEqual(Array(admin.lines.dropFirst()), [
+            #"{"id":2,"subscribe":{}}"#,
+            #"{"id":3,"subscribe":{}}"#,
+            #"{"id":4,"error":{"code":103,"message":"permission denied"}}"#,
+        ])
+        XCTAssertEqual(session.user, "")
+        // The same claims without `admin: true` are no admin's, and no connection token either.
+        let other = Recorder()
+        send(loop.openSession(output: other, now: 0), #"{"id":1,"connect":{"token":"{\"admin\":false}"}}"#)
+        XCTAssertEqual(other.closedWith, .invalidToken)
+    }
+
     func testUnknownNamespaceAndPermissions() {
         let loop = makeLoop { $0.channel.namespaces = [Namespace(name: "locked", options: NamespaceOptions())] }
         let output = Recorder()

@@ -450,6 +450,12 @@ final class ConfigTests: XCTestCase {
              "channel.without_namespace: history_size and history_ttl must be set together"),
             (#"{"channel": {"without_namespace": {"force_recovery": true}}}"#,
              "channel.without_namespace.force_recovery: needs history_size and history_ttl"),
+            (#"{"admin": {"enabled": true, "secret": "s"}}"#,
+             "admin.password: must be set when admin.enabled is true (or admin.insecure, for local use only)"),
+            (#"{"admin": {"enabled": true, "password": "p"}}"#,
+             "admin.secret: must be set when admin.enabled is true (or admin.insecure, for local use only)"),
+            (#"{"admin": {"enabled": true, "password": "p", "secret": "s"}, "client": {"token": {"hmac_secret_key": "s"}}}"#,
+             "admin.secret: must differ from the client token secrets"),
         ]
         for (json, expected) in cases {
             try assertError(json, expected)
@@ -468,6 +474,18 @@ final class ConfigTests: XCTestCase {
         let (config, _) = try load(json)
         XCTAssertEqual(config.client.pingInterval, .seconds(-1))
         XCTAssertEqual(config.log.level, "WARNING")
+    }
+
+    func testAdminConsoleKeys() throws {
+        XCTAssertEqual(HeraldConfig.secureDefaults.admin, HeraldConfig.Admin())
+        XCTAssertFalse(HeraldConfig.secureDefaults.admin.enabled)
+        let (config, warnings) = try load(#"{"admin": {"enabled": true, "password": "p", "secret": "s"}}"#,
+                                          environment: ["HERALD_ADMIN_PASSWORD": "from-env"])
+        XCTAssertEqual(warnings, [])
+        XCTAssertEqual(config.admin, HeraldConfig.Admin(enabled: true, password: "from-env", secret: "s", insecure: false))
+        // Insecure needs neither: tokens are then signed with a secret made at start. Off, nothing is checked.
+        XCTAssertNoThrow(try load(#"{"admin": {"enabled": true, "insecure": true}}"#))
+        XCTAssertNoThrow(try load(#"{"admin": {"enabled": false, "password": ""}}"#))
     }
 
     // MARK: Durations
@@ -507,16 +525,26 @@ final class ConfigTests: XCTestCase {
         XCTAssertFalse(config.client.insecure)
         XCTAssertFalse(config.httpAPI.insecure)
         XCTAssertEqual(config.client.allowedOrigins, [])
-        for secret in [config.httpAPI.key, config.client.token.hmacSecretKey] {
+        let secrets = [config.httpAPI.key, config.client.token.hmacSecretKey, config.admin.password, config.admin.secret]
+        for secret in secrets {
             XCTAssertEqual(secret.count, 43)
             XCTAssertTrue(secret.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
         }
-        XCTAssertNotEqual(config.httpAPI.key, config.client.token.hmacSecretKey)
+        XCTAssertEqual(Set(secrets).count, secrets.count)
+        // The console is off, ready to be turned on with its own password and secret.
+        XCTAssertFalse(config.admin.enabled)
+        XCTAssertFalse(config.admin.insecure)
+        var enabled = config
+        enabled.admin.enabled = true
+        XCTAssertNoThrow(try enabled.validate())
         let again = try load(ConfigLoader.generateConfig()).config
         XCTAssertNotEqual(again.httpAPI.key, config.httpAPI.key)
+        XCTAssertNotEqual(again.admin.password, config.admin.password)
         // Stable key order: only the secrets differ.
         let stripSecrets = { (text: String) in
-            text.split(separator: "\n").filter { !$0.contains("\"key\"") && !$0.contains("hmac_secret_key") }
+            text.split(separator: "\n").filter {
+                !["\"key\"", "hmac_secret_key", "\"password\"", "\"secret\""].contains(where: $0.contains)
+            }
         }
         XCTAssertEqual(stripSecrets(text), stripSecrets(ConfigLoader.generateConfig()))
     }
@@ -568,10 +596,11 @@ final class ConfigTests: XCTestCase {
             """
         let (config, warnings) = try load(json)
         XCTAssertEqual(warnings, [
-            "unknown key admin ignored",
             "unknown key engine ignored",
             "unknown key websocket.write_timeout ignored",
         ])
+        XCTAssertEqual(config.admin.password, "d0683813-0916-4c49-979f-0e08a686b727")
+        XCTAssertFalse(config.admin.enabled)
         XCTAssertEqual(config.client.token.hmacSecretKey, "bbe7d157-a253-4094-9759-06a8236543f9")
         XCTAssertEqual(config.client.pingInterval, .seconds(12))
         XCTAssertEqual(config.websocket.messageSizeLimit, 131_072)

@@ -47,6 +47,10 @@ extension HeraldConfig {
         .init("kafka.dead_letter_topic", \.kafka.deadLetterTopic),
         .init("kafka.catch_up_readers", \.kafka.catchUpReaders),
         .init("kafka.catch_up_max_scan", \.kafka.catchUpMaxScan),
+        .init("admin.enabled", \.admin.enabled),
+        .init("admin.password", \.admin.password),
+        .init("admin.secret", \.admin.secret),
+        .init("admin.insecure", \.admin.insecure),
     ] + NamespaceOptions.keys.map { $0.nested(under: "channel.without_namespace", at: \.channel.withoutNamespace) }
       + HeraldConfig.Client.Token.keys.map { $0.nested(under: "client.token", at: \.client.token) }
       + HeraldConfig.Client.Token.keys.map { $0.nested(under: "client.subscription_token", at: \.client.subscriptionToken.keys) })

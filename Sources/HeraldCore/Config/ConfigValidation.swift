@@ -52,6 +52,22 @@ extension HeraldConfig {
             try namespace.options.validate(at: path)
         }
         try validateKafka()
+        try validateAdmin()
+    }
+
+    /// The console needs a password to log in with and a secret to sign its tokens, unless it is insecure.
+    /// Its secret must not be a client token secret: a client token with `admin: true` would be an admin's.
+    private func validateAdmin() throws(ConfigError) {
+        guard admin.enabled else { return }
+        if !admin.insecure {
+            for (key, value) in [("admin.password", admin.password), ("admin.secret", admin.secret)] where value.isEmpty {
+                throw ConfigError(key, "must be set when admin.enabled is true (or admin.insecure, for local use only)")
+            }
+        }
+        if !admin.secret.isEmpty,
+           [client.token.hmacSecretKey, client.subscriptionToken.keys.hmacSecretKey].contains(admin.secret) {
+            throw ConfigError("admin.secret", "must differ from the client token secrets")
+        }
     }
 
     /// Centrifugo's levels; "warning" is accepted too. "none" turns logging off.

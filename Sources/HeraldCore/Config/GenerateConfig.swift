@@ -3,7 +3,8 @@ import FoundationEssentials
 extension ConfigLoader {
     /// A production configuration for `herald genconfig`, like `centrifugo genconfig` writes: fresh random
     /// `http_api.key` and `client.token.hmac_secret_key` (32 bytes each, base64url), no allowed origins, no
-    /// namespaces yet, and per-client limits (connections per address, command and publish rates). A namespace is added to `channel.namespaces` like this:
+    /// namespaces yet, per-client limits (connections per address, command and publish rates), and the admin
+    /// console off with a fresh password and secret, so turning it on is one edit. A namespace is added to `channel.namespaces` like this:
     ///
     ///     { "name": "chat", "presence": true, "allow_subscribe_for_client": true,
     ///       "allow_publish_for_subscriber": true }
@@ -36,6 +37,11 @@ extension ConfigLoader {
             "command_burst": 200,
             "publish_rate": 10,
             "publish_burst": 20
+          },
+          "admin": {
+            "enabled": false,
+            "password": "\(randomSecret())",
+            "secret": "\(randomSecret())"
           }
         }
 

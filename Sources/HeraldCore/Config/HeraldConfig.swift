@@ -11,6 +11,7 @@ public struct HeraldConfig: Sendable, Equatable {
     public var channel = Channel()
     public var herald = Herald()
     public var kafka = Kafka()
+    public var admin = Admin()
     /// `data_dir` (Herald; `HERALD_DATA_DIR`): where the durable log lives, "./data".
     public var dataDir = "./data"
     /// Set only by `.development` (no configuration file); not a file key.
@@ -36,6 +37,18 @@ public struct HeraldConfig: Sendable, Equatable {
             /// `key_pem_file`: the certificate's private key; read again on SIGHUP.
             public var keyPEMFile = ""
         }
+    }
+
+    /// `admin`: the web console at `/admin` (Centrifugo v6's keys). Off unless enabled.
+    public struct Admin: Sendable, Equatable {
+        /// `enabled`: false; true serves the console and accepts admin tokens.
+        public var enabled = false
+        /// `password`: what `POST /admin/auth` must be given for an admin token; needed unless `insecure`.
+        public var password = ""
+        /// `secret`: the HMAC secret admin tokens are signed with (HS256); needed unless `insecure`.
+        public var secret = ""
+        /// `insecure`: false; true hands an admin token to anyone who asks, without a password. Local use only.
+        public var insecure = false
     }
 
     /// `log`.

@@ -1,15 +1,21 @@
 /// What Herald answers over plain HTTP: `GET /health` (liveness, with the Kafka bridge's state when there is
-/// one), `GET /ready` (readiness), the server API at `POST /api/<method>`, and 404 for anything else. WebSocket upgrades never get here: the acceptor hands those to libwebsockets.
+/// one), `GET /ready` (readiness), `GET /metrics`, the server API at `POST /api/<method>`, the admin console
+/// under `/admin`, and 404 for anything else. WebSocket upgrades never get here: the acceptor hands those to
+/// libwebsockets.
 public struct HTTPEndpoints: Sendable {
     public let api: ServerAPI
     public let authorization: APIAuthorization
     /// The metrics in Prometheus' text format, for `GET /metrics`; nil serves 404 there.
     public let metrics: (@Sendable () -> [UInt8])?
+    /// The admin console (`admin.enabled`); nil serves 404 under `/admin`.
+    public let admin: AdminConsole?
 
-    public init(api: ServerAPI, authorization: APIAuthorization, metrics: (@Sendable () -> [UInt8])? = nil) {
+    public init(api: ServerAPI, authorization: APIAuthorization, metrics: (@Sendable () -> [UInt8])? = nil,
+                admin: AdminConsole? = nil) {
         self.api = api
         self.authorization = authorization
         self.metrics = metrics
+        self.admin = admin
     }
 
     /// Answers `request` through `answer`: at once, or later from another thread (a publish to a durable
@@ -37,6 +43,10 @@ public struct HTTPEndpoints: Sendable {
             // Open like /health: scrapers rarely carry keys; nothing in it names a channel or a user.
             return answer(HTTPResponse(status: 200, body: api.node.scrapeMetrics(metrics),
                                        contentType: "text/plain; version=0.0.4; charset=utf-8"))
+        }
+        if request.path == "/admin" || request.path.hasPrefix("/admin/") {
+            guard let admin else { return answer(.error(404, "not found")) }
+            return answer(admin.respond(to: request, refusals: api.node.refusals))
         }
         guard request.path.hasPrefix("/api/") else {
             return answer(.error(404, "not found"))

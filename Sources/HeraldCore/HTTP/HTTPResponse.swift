@@ -6,13 +6,16 @@ public struct HTTPResponse: Equatable, Sendable {
     /// The connection closes after this response.
     public let closesConnection: Bool
     public let contentType: String
+    /// More header lines, each `name: value`.
+    public let headers: [String]
 
     public init(status: Int, body: [UInt8], closesConnection: Bool = false,
-                contentType: String = "application/json") {
+                contentType: String = "application/json", headers: [String] = []) {
         self.status = status
         self.body = body
         self.closesConnection = closesConnection
         self.contentType = contentType
+        self.headers = headers
     }
 
     /// `{"error":{"code":status,"message":…}}`, the shape of every HTTP-level refusal.
@@ -31,6 +34,7 @@ public struct HTTPResponse: Equatable, Sendable {
     public func serialized(keepAlive: Bool, http10KeepAlive: Bool = false) -> [UInt8] {
         var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\ncontent-type: \(contentType)\r\n"
         head += "content-length: \(body.count)\r\n"
+        for header in headers { head += header + "\r\n" }
         if closesConnection || !keepAlive {
             head += "connection: close\r\n"
         } else if http10KeepAlive {

@@ -6,6 +6,9 @@
 public final class ClientSession {
     public let clientID = ClientID.make()
     var user = ""
+    /// Connected with an admin console token: may subscribe to any channel. Publishing, presence and history
+    /// follow the namespace's rules as for an anonymous connection: the console publishes through the API.
+    var isAdmin = false
     /// The connection token's `info`, shown to others as `conn_info`.
     var connInfo: [UInt8]?
     /// When the connection's token runs out (monotonic, grace included): closed with 3005 unless refreshed.
@@ -244,7 +247,12 @@ public final class ClientSession {
                          replies: inout JSONWriter) throws(Disconnect) {
         guard state == .awaitingConnect else { throw .badRequest }
         var token: ConnectionToken?
-        if !request.token.isEmpty {
+        var admin: AdminToken?
+        if request.token.isEmpty {
+            guard settings.insecure || settings.anonymousConnect else { throw .badRequest }
+        } else if let checked = AdminToken(request.token, verifier: settings.tokens.admin, now: wallSeconds()) {
+            admin = checked
+        } else {
             switch try connectionToken(request.token) {
             case .success(let checked):
                 token = checked
@@ -253,8 +261,6 @@ public final class ClientSession {
                 answerError(id, error, into: &replies)
                 return
             }
-        } else {
-            guard settings.insecure || settings.anonymousConnect else { throw .badRequest }
         }
         // The token's channels must all exist, as in Centrifugo: a typo in the backend shows at once.
         var serverSide: [(channel: String, options: NamespaceOptions)] = []
@@ -271,6 +277,11 @@ public final class ClientSession {
             connInfo = token.info
             expiryDeadline = deadline(token.expiresAt, now: now, grace: settings.expiredCloseDelayMs)
         }
+        if let admin {
+            // The admin console: no user (never taken for one of the application's), until its token ends.
+            isAdmin = true
+            expiryDeadline = deadline(admin.expiresAt, now: now, grace: settings.expiredCloseDelayMs)
+        }
         state = .connected
         node.userConnected(user)
         nextPingAt = now + settings.pingIntervalMs
@@ -278,13 +289,13 @@ public final class ClientSession {
             (channel: $0.channel, result: subscribeServerSide($0.channel, $0.options, now: now))
         }
         ReplyEncoder.connect(id: id, client: clientID, version: node.version,
-                             pingSeconds: Int(settings.pingIntervalMs / 1000), ttl: token?.ttl, subs: subs,
+                             pingSeconds: Int(settings.pingIntervalMs / 1000), ttl: token?.ttl ?? admin?.ttl, subs: subs,
                              into: &replies)
     }
 
     /// Checks and records the subscription. A channel without history joins the loop's index at once; one
     /// with history joins in `joinStream`, in step with its stream. A subscription token (`grant`) for the
-    /// channel admits whatever the namespace's permissions say.
+    /// channel admits whatever the namespace's permissions say; an admin connection is admitted anywhere.
     private func subscribe(_ request: ClientCommand.SubscribeRequest, grant: SubscriptionToken?,
                            now: Milliseconds) throws(ProtocolError) -> NamespaceOptions {
         let channel = request.channel
@@ -294,7 +305,7 @@ public final class ClientSession {
             node.refusals.count("channel_limit")
             throw .limitExceeded
         }
-        if !settings.insecure {
+        if !settings.insecure && !isAdmin {
             // A user-limited channel admits its users only, and a private one token holders only, whatever
             // else the namespace allows.
             let userLimited = options.allowUserLimitedChannels && name.isUserLimited

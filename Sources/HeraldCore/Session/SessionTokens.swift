@@ -156,6 +156,10 @@ extension ConnectionToken {
     var ttl: Int64? { expiresAt.map { max(1, $0 - wallSeconds()) } }
 }
 
+extension AdminToken {
+    var ttl: Int64? { expiresAt.map { max(1, $0 - wallSeconds()) } }
+}
+
 extension SubscriptionToken {
     var ttl: Int64? { expiresAt.map { max(1, $0 - wallSeconds()) } }
 }
