@@ -24,8 +24,6 @@ test: release bench-tool test-deps $(VENV)/.ready
 	@echo "benchmark smoke test (the load generator against Herald, so it cannot rot):"
 	taskset -c 1 $(BENCH) --suite smoke --herald $(HERALD)
 	$(MAKE) bench-alloc
-	@echo "a short fuzzing pass (make fuzz runs 1,000,000 inputs per target):"
-	$(MAKE) fuzz FUZZ_RUNS=200000
 
 # Herald against uWebSockets and Nchan on this machine (BENCHMARKS.md says how to read it), then the
 # allocation count. Not part of `make test`: it takes about half an hour.

@@ -305,16 +305,7 @@ public final class ClientSession {
             node.refusals.count("channel_limit")
             throw .limitExceeded
         }
-        if !settings.insecure && !isAdmin {
-            // A user-limited channel admits its users only, and a private one token holders only, whatever
-            // else the namespace allows.
-            let userLimited = options.allowUserLimitedChannels && name.isUserLimited
-            if userLimited && (user.isEmpty || !name.allowedUsers.contains(Substring(user))) { throw .permissionDenied }
-            if name.isPrivate && grant == nil { throw .permissionDenied }
-            guard grant != nil || userLimited
-                || allowed(options.allowSubscribeForClient, options.allowSubscribeForAnonymous)
-            else { throw .permissionDenied }
-        }
+        try checkSubscribeAllowed(name, options, grant: grant)
         if !request.delta.isEmpty && !(request.delta == "fossil" && options.allowsFossilDelta) { throw .badRequest }
 
         record(channel, options, pushJoinLeave: options.joinLeave && (request.joinLeave || options.forcePushJoinLeave),
@@ -355,33 +346,6 @@ public final class ClientSession {
         case .failure(let error): answerError(id, error, into: &reply)
         }
         output.send(Frame(text: reply.bytes))
-    }
-
-    private func checkHistoryAllowed(_ channel: String) throws(ProtocolError) {
-        let (_, options) = try node.resolve(channel: channel)
-        guard options.hasHistory else { throw .notAvailable }
-        try checkPermitted(channel, forClient: options.allowHistoryForClient,
-                           forSubscriber: options.allowHistoryForSubscriber, forAnonymous: options.allowHistoryForAnonymous)
-    }
-
-    private func checkPresenceAllowed(_ channel: String) throws(ProtocolError) {
-        let (_, options) = try node.resolve(channel: channel)
-        guard options.presence else { throw .notAvailable }
-        try checkPermitted(channel, forClient: options.allowPresenceForClient,
-                           forSubscriber: options.allowPresenceForSubscriber, forAnonymous: options.allowPresenceForAnonymous)
-    }
-
-    /// A namespace's `allow_X_for_client` / `allow_X_for_subscriber` / `allow_X_for_anonymous` triple.
-    private func checkPermitted(_ channel: String, forClient: Bool, forSubscriber: Bool,
-                                forAnonymous: Bool) throws(ProtocolError) {
-        guard settings.insecure || allowed(forClient, forAnonymous)
-            || (subscriptions[channel] != nil && allowed(forSubscriber, forAnonymous))
-        else { throw .permissionDenied }
-    }
-
-    /// Centrifugo's rule: a `for_client` permission covers anonymous connections only with `for_anonymous`.
-    private func allowed(_ forClient: Bool, _ forAnonymous: Bool) -> Bool {
-        forClient && (!user.isEmpty || forAnonymous)
     }
 
     func unsubscribe(from channel: String) {
