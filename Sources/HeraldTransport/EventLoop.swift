@@ -222,9 +222,3 @@ enum TransportError: Error, CustomStringConvertible {
         }
     }
 }
-
-func monotonicMilliseconds() -> Milliseconds {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Milliseconds(now.tv_sec) * 1000 + Milliseconds(now.tv_nsec / 1_000_000)
-}

@@ -111,6 +111,16 @@ def test_login(start_herald):
     assert token not in server.log_text() and PASSWORD not in server.log_text()
 
 
+def test_password_guessing_is_slowed_node_wide(start_herald):
+    """Ten attempts at once, then one every 6 s, whoever makes them: 429 without looking at the password."""
+    server = start_herald(admin_config())
+    answers = [log_in(server, {"password": f"guess-{n}"})[0] for n in range(12)]
+    assert answers == [401] * 10 + [429] * 2
+    assert log_in(server, {"password": PASSWORD})[0] == 429, "the right password waits its turn too"
+    assert refusals(server).get("admin_login_rate") == 3
+    assert refusals(server).get("admin_password") == 10
+
+
 def test_admin_token_opens_the_api(start_herald):
     server = start_herald(admin_config())
     token = admin_token(server)

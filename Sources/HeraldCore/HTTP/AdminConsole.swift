@@ -3,6 +3,8 @@
 /// comes from Herald's public endpoints, with that token: `/api/*` (`Authorization: token …`), `/metrics`,
 /// and `/connection/websocket`. The files are embedded in the `herald` binary and the token is signed by
 /// HeraldAuth: both are handed in, so HeraldCore holds neither.
+import Synchronization
+
 public struct AdminConsole: Sendable {
     public struct File: Sendable {
         public let contentType: String
@@ -21,6 +23,7 @@ public struct AdminConsole: Sendable {
     let insecure: Bool
     /// A fresh admin token, valid from `now` (Unix seconds).
     let issueToken: @Sendable (_ now: Int64) -> String
+    private let attempts = LoginAttempts()
 
     public init(files: [String: File], password: String, insecure: Bool,
                 issueToken: @escaping @Sendable (_ now: Int64) -> String) {
@@ -52,6 +55,11 @@ public struct AdminConsole: Sendable {
     /// it needs one (`admin.insecure` does not): that is not a guess, and is not counted.
     private func login(_ body: [UInt8], refusals: RefusalCounter) -> HTTPResponse {
         let presented = (try? JSONParser.parse(body))?.objectValue?["password"]?.stringValue
+        if presented != nil, !insecure, !attempts.take() {
+            refusals.count("admin_login_rate")
+            return HTTPResponse(status: 429, body: Array(#"{"error":{"code":429,"message":"too many login attempts"}}"#.utf8),
+                                headers: [Self.noStore])
+        }
         let accepted = insecure || (!password.isEmpty && presented.map {
             APIAuthorization.constantTimeEqual(Array($0.utf8), Array(password.utf8))
         } == true)
@@ -65,5 +73,14 @@ public struct AdminConsole: Sendable {
         out.appendString(issueToken(wallSeconds()))
         out.appendRaw("}")
         return HTTPResponse(status: 200, body: out.bytes, headers: [Self.noStore])
+    }
+}
+
+/// Password attempts node-wide: 10 at once, then one every 6 s, so guessing is slow whoever guesses.
+private final class LoginAttempts: Sendable {
+    private let bucket = Mutex(TokenBucket(rate: 1, burst: 10, now: monotonicMilliseconds(), per: 6_000)!)
+
+    func take() -> Bool {
+        bucket.withLock { $0.take(now: monotonicMilliseconds()) }
     }
 }

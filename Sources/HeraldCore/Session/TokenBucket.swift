@@ -1,5 +1,6 @@
-/// A token bucket: refills `rate` tokens a second up to `burst`, and each action takes one. Lets a client
-/// send a burst (an SDK resubscribing to every channel at once) while bounding its sustained rate.
+/// A token bucket: refills `rate` tokens every `per` milliseconds (a second unless said) up to `burst`, and
+/// each action takes one. Lets a client send a burst (an SDK resubscribing to every channel at once) while
+/// bounding its sustained rate.
 struct TokenBucket {
     let rate: Double
     let burst: Double
@@ -7,9 +8,9 @@ struct TokenBucket {
     private var refilledAt: Milliseconds
 
     /// Nil when `rate` is 0: no limit.
-    init?(rate: Int, burst: Int, now: Milliseconds) {
+    init?(rate: Int, burst: Int, now: Milliseconds, per: Milliseconds = 1000) {
         guard rate > 0 else { return nil }
-        self.rate = Double(rate)
+        self.rate = Double(rate) * 1000 / Double(per)
         self.burst = Double(max(burst, 1))
         tokens = self.burst
         refilledAt = now
