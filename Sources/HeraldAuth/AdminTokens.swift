@@ -12,7 +12,7 @@ public struct AdminTokens: Sendable {
     /// Nil while the console is off.
     public init?(_ config: HeraldConfig.Admin) throws(ConfigError) {
         guard config.enabled else { return nil }
-        secret = config.secret.isEmpty ? Self.randomSecret() : config.secret
+        secret = config.secret.isEmpty ? ConfigLoader.randomSecret() : config.secret
         var keys = HeraldConfig.Client.Token()
         keys.hmacSecretKey = secret
         verifier = try JWTVerifier(keys, at: "admin")
@@ -27,11 +27,5 @@ public struct AdminTokens: Sendable {
         claims.appendInt(Int(now) + Self.lifetimeSeconds)
         claims.appendRaw("}")
         return TokenSigner.hs256(claims: claims.bytes, secret: secret)
-    }
-
-    /// 32 bytes from the system's secure generator, base64url.
-    private static func randomSecret() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 }

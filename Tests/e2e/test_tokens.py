@@ -681,6 +681,38 @@ def test_channels_claim_subscribes_at_connect(start_herald):
     run(scenario())
 
 
+def test_channels_claim_on_a_channel_with_history_joins_at_its_position(start_herald):
+    """A server-side subscription to a channel with history starts where the stream is at connect: the
+    reply gives that position, and every later publication arrives once, in order."""
+    feed = {"name": "feed", "history_size": 100, "history_ttl": "60s"}
+    server = start_herald(token_config(namespaces=[feed]))
+    for n in range(2):
+        server.api("publish", {"channel": "feed:1", "data": {"n": n}})
+
+    async def scenario():
+        client, reply = await raw_connect(server, token("alice", channels=["feed:1"]))
+        joined = reply["connect"]["subs"]["feed:1"]
+        assert joined["positioned"] is True and joined["offset"] == 2 and joined["epoch"], reply
+        for n in range(2, 5):
+            server.api("publish", {"channel": "feed:1", "data": {"n": n}})
+        pushes = [await client.push() for _ in range(3)]
+        assert [(p["pub"]["offset"], p["pub"]["data"]["n"]) for p in pushes] == [(3, 2), (4, 3), (5, 4)]
+        await client.close()
+
+    run(scenario())
+
+
+def test_channels_claim_beyond_the_channel_limit_is_cut_at_the_limit(start_herald):
+    server = start_herald(token_config(namespaces=[PRIVATE], channel_limit=1))
+
+    async def scenario():
+        client, reply = await raw_connect(server, token("alice", channels=["news", "private:feed"]))
+        assert list(reply["connect"]["subs"]) == ["news"], reply
+        await client.close()
+
+    run(scenario())
+
+
 def test_channels_claim_with_an_unknown_namespace(start_herald):
     server = start_herald(token_config())
 

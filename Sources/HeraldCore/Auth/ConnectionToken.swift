@@ -71,9 +71,5 @@ extension JSONObject {
 
 /// A NumericDate claim as whole seconds, clamped so that no value (1e300, -1e300) can trap.
 public func unixSeconds(_ seconds: Double) -> Int64 {
-    max(-1e15, min(1e15, seconds.rounded(.down))).int64
-}
-
-extension Double {
-    fileprivate var int64: Int64 { Int64(self) }
+    Int64(max(-1e15, min(1e15, seconds.rounded(.down))))
 }

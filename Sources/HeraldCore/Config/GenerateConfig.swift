@@ -49,7 +49,7 @@ extension ConfigLoader {
     }
 
     /// 32 bytes from the system's secure generator, base64url without padding (43 characters).
-    private static func randomSecret() -> String {
+    public static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64EncodedString()

@@ -48,20 +48,23 @@ public final class NodeMetrics: Sendable {
         Gauge(label: "herald_build_info", dimensions: [("version", version)]).record(1)
     }
 
-    /// One per error code (codes are a fixed set): errors answered to client commands.
+    private let commandErrors = LabeledCounter("herald_command_errors_total", by: "code")
+    private let disconnects = LabeledCounter("herald_disconnects_total", by: "code")
+    private let recoveries = LabeledCounter("herald_recoveries_total", by: "outcome")
+
+    /// Errors answered to client commands, by error code.
     func commandError(_ error: ProtocolError) {
-        Counter(label: "herald_command_errors_total", dimensions: [("code", String(error.code))]).increment()
+        commandErrors.increment(String(error.code))
     }
 
-    /// Connections Herald closed, by close code (the protocol's and WebSocket's: a fixed set).
+    /// Connections Herald closed, by close code (the protocol's and WebSocket's).
     public func disconnect(code: Int) {
-        Counter(label: "herald_disconnects_total", dimensions: [("code", String(code))]).increment()
+        disconnects.increment(String(code))
     }
 
     /// Subscribe replies of subscribers that asked to recover: `recovered` or `not_recovered`.
     func recovery(recovered: Bool) {
-        Counter(label: "herald_recoveries_total", dimensions: [("outcome", recovered ? "recovered" : "not_recovered")])
-            .increment()
+        recoveries.increment(recovered ? "recovered" : "not_recovered")
     }
 
     /// Sets the gauges of state from `node` and its loops' last figures, just before a scrape.

@@ -1,4 +1,3 @@
-import CoreMetrics
 import Logging
 import Synchronization
 
@@ -12,13 +11,13 @@ public final class RefusalCounter: Sendable {
 
     private struct Kind {
         var count: UInt64 = 0
-        let metric: Counter
         /// When the last line for this kind was logged, and how many happened since.
         var loggedAt: ContinuousClock.Instant?
         var unlogged = 0
     }
 
     private let kinds = Mutex<[String: Kind]>([:])
+    private let metric = LabeledCounter("herald_refused_total", by: "kind")
     private let logger: Logger?
 
     public init(logger: Logger? = nil) {
@@ -27,8 +26,8 @@ public final class RefusalCounter: Sendable {
 
     public func count(_ kind: String) {
         let now = ContinuousClock.now
-        let (metric, toLog) = kinds.withLock { kinds in
-            var entry = kinds[kind] ?? Kind(metric: Counter(label: "herald_refused_total", dimensions: [("kind", kind)]))
+        let toLog = kinds.withLock { kinds in
+            var entry = kinds[kind] ?? Kind()
             entry.count += 1
             entry.unlogged += 1
             var toLog: Int?
@@ -38,9 +37,9 @@ public final class RefusalCounter: Sendable {
                 entry.unlogged = 0
             }
             kinds[kind] = entry
-            return (entry.metric, toLog)
+            return toLog
         }
-        metric.increment()
+        metric.increment(kind)
         if let toLog {
             logger?.notice("refused", metadata: ["kind": "\(kind)", "since_last_line": "\(toLog)"])
         }

@@ -5,7 +5,7 @@
 /// command order. A protocol violation closes the connection with the protocol's disconnect code.
 public final class ClientSession {
     public let clientID = ClientID.make()
-    var user = ""
+    public private(set) var user = ""
     /// Connected with an admin console token: may subscribe to any channel. Publishing, presence and history
     /// follow the namespace's rules as for an anonymous connection: the console publishes through the API.
     var isAdmin = false
@@ -21,9 +21,9 @@ public final class ClientSession {
     /// session and calls `closed()` (which takes it out of every index) before it goes away.
     unowned(unsafe) let output: SessionOutput
     var subscriptions: [String: Subscription] = [:]
-    var state = State.awaitingConnect
+    private(set) var state = State.awaitingConnect
     private let openedAt: Milliseconds
-    var nextPingAt: Milliseconds = 0
+    private var nextPingAt: Milliseconds = 0
     private var pongDeadline: Milliseconds?
     private var nextPositionCheckAt: Milliseconds = 0
     /// `herald.command_rate` and `herald.publish_rate`; nil without a limit.
@@ -192,7 +192,7 @@ public final class ClientSession {
             if options.hasHistory {
                 try joinStream(id: id, request, options)
             } else {
-                ReplyEncoder.subscribe(id: id, .init(ttl: grant?.ttl), into: &replies)
+                ReplyEncoder.subscribe(id: id, .init(ttl: secondsLeft(until: grant?.expiresAt)), into: &replies)
             }
             if subscriptions[request.channel]?.joinLeave == true {
                 var push = JSONWriter()
@@ -289,7 +289,7 @@ public final class ClientSession {
             (channel: $0.channel, result: subscribeServerSide($0.channel, $0.options, now: now))
         }
         ReplyEncoder.connect(id: id, client: clientID, version: node.version,
-                             pingSeconds: Int(settings.pingIntervalMs / 1000), ttl: token?.ttl ?? admin?.ttl, subs: subs,
+                             pingSeconds: Int(settings.pingIntervalMs / 1000), ttl: secondsLeft(until: token?.expiresAt ?? admin?.expiresAt), subs: subs,
                              into: &replies)
     }
 

@@ -78,7 +78,8 @@ extension ClientSession {
         }
         guard claims.user == user else { throw refuse(.badClaims) }
         expiryDeadline = deadline(claims.expiresAt, now: now, grace: settings.expiredCloseDelayMs)
-        ReplyEncoder.refresh(id: id, client: clientID, version: node.version, ttl: claims.ttl, into: &replies)
+        ReplyEncoder.refresh(id: id, client: clientID, version: node.version, ttl: secondsLeft(until: claims.expiresAt),
+                             into: &replies)
     }
 
     /// `sub_refresh`: a new subscription token extends a subscription.
@@ -99,7 +100,7 @@ extension ClientSession {
             subscriptions[channel]?.expiresAt = claims.expiresAt
             subscriptions[channel]?.expiryDeadline = expiry
             noteSubscriptionExpiry(expiry)
-            ReplyEncoder.subRefresh(id: id, ttl: claims.ttl, into: &replies)
+            ReplyEncoder.subRefresh(id: id, ttl: secondsLeft(until: claims.expiresAt), into: &replies)
         }
     }
 
@@ -151,15 +152,7 @@ extension ClientSession {
 
 func wallSeconds() -> Int64 { WallClock.nowMilliseconds() / 1000 }
 
-extension ConnectionToken {
-    /// Seconds left, as the connect and refresh replies give them.
-    var ttl: Int64? { expiresAt.map { max(1, $0 - wallSeconds()) } }
-}
-
-extension AdminToken {
-    var ttl: Int64? { expiresAt.map { max(1, $0 - wallSeconds()) } }
-}
-
-extension SubscriptionToken {
-    var ttl: Int64? { expiresAt.map { max(1, $0 - wallSeconds()) } }
+/// Seconds left until Unix second `expiresAt`, as replies give them (`ttl`, at least 1); nil for never.
+func secondsLeft(until expiresAt: Int64?) -> Int64? {
+    expiresAt.map { max(1, $0 - wallSeconds()) }
 }

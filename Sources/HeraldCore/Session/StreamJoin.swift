@@ -142,7 +142,7 @@ extension ClientSession {
         if recovery.wasRecovering { node.metrics.recovery(recovered: recovery.recovered) }
         let delta = subscriptions[channel]?.delta ?? false
         var result = ReplyEncoder.SubscribeResult(
-            ttl: subscriptions[channel]?.expiresAt.map { max(1, $0 - wallSeconds()) },
+            ttl: secondsLeft(until: subscriptions[channel]?.expiresAt),
             recoverable: recoverable, positioned: positioned, position: recovery.position,
             wasRecovering: recovery.wasRecovering, recovered: recovery.recovered, delta: delta)
         result.publications = Self.wireForm(recovery.publications, delta: delta)
