@@ -2,8 +2,9 @@ import CLibWebSockets
 import Glibc
 import HeraldCore
 
-/// A plain HTTP/1.1 connection (health checks and the server API) on a raw libwebsockets socket: Herald
-/// parses requests as they arrive, pipelined ones included, and answers them in order.
+/// A plain HTTP/1.1 connection (health checks, the server API, Server-Sent Events) on a raw libwebsockets
+/// socket: Herald parses requests as they arrive, pipelined ones included, and answers them in order. A
+/// `GET /connection/sse` turns the connection into an event stream: from then on it only sends.
 ///
 /// A response may come later than the request's turn (a publish to a durable channel is answered once the
 /// durable log has it): answers wait in `answers`, in request order, until those before them are ready.
@@ -12,7 +13,7 @@ import HeraldCore
 /// them, or more than `maxUnansweredRequests` requests wait for their answer, the connection stops
 /// reading; a connection with no complete request for `idleTimeoutSeconds` is closed; the parser bounds
 /// each request (`HTTPRequestParser`).
-final class HTTPConnection {
+final class HTTPConnection: SessionOutput {
     static let maxPendingOutput = 256 * 1024
     static let maxUnansweredRequests = 1024
     static let idleTimeoutSeconds: Int32 = 60
@@ -33,6 +34,10 @@ final class HTTPConnection {
     }
     /// Set after a response that ends the connection: nothing more is read or answered.
     private var closing = false
+    /// Set once the connection streams events (`stream` is then its subscriber, once the stream opened).
+    private var streaming = false
+    private var stream: DataSubscriber?
+    private var address = ""
     private var readingPaused = false
     /// Set once the last response is sent and the sending side shut down.
     private var halfClosed = false
@@ -52,11 +57,16 @@ final class HTTPConnection {
     }
 
     static func release(_ wsi: OpaquePointer) {
-        if of(wsi) != nil { OpaqueUserData.detach(from: wsi) }
+        guard let connection = of(wsi) else { return }
+        if let stream = connection.stream {
+            stream.closed()
+            connection.loop.server.countClient(from: connection.address, -1)
+        }
+        OpaqueUserData.detach(from: wsi)
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) -> Int32 {
-        guard !closing else { return 0 }
+        guard !closing && !streaming else { return 0 }
         parser.append(bytes)
         serveBufferedRequests()
         // Publications this read made for this loop's subscribers go out now, as one round with the rest
@@ -68,8 +78,12 @@ final class HTTPConnection {
     /// Answers every complete request in the buffer, up to the bounds.
     private func serveBufferedRequests() {
         do {
-            while !closing, output.count <= Self.maxPendingOutput, answers.count < Self.maxUnansweredRequests,
+            while !closing, !streaming, output.count <= Self.maxPendingOutput, answers.count < Self.maxUnansweredRequests,
                   let request = try parser.nextRequest() {
+                if request.path == DataStreamRequest.eventStreamPath {
+                    openEventStream(request)
+                    break
+                }
                 let id = nextAnswerID
                 nextAnswerID += 1
                 answers.append(Answer(id: id, request: (request.keepsAlive, request.minorVersion == 0)))
@@ -91,6 +105,52 @@ final class HTTPConnection {
         }
         moveReadyAnswers()
     }
+
+    /// Streams events from here on, unless refused (then the refusal is the last answer). The stream's head
+    /// follows every earlier answer, so it waits for none.
+    private func openEventStream(_ request: HTTPRequest) {
+        moveReadyAnswers()
+        let address = HTTPHeaders.peerAddress(wsi) ?? ""
+        do throws(HTTPError) {
+            guard answers.isEmpty else {
+                throw HTTPError(status: 400, message: "an event stream must not wait behind unanswered requests")
+            }
+            streaming = true
+            stream = try EventStreamOpening.open(request, address: address, loop: loop, output: self)
+            self.address = address
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
+        } catch {
+            streaming = false
+            answers.append(Answer(id: -1, request: (false, false),
+                                  response: .error(error.status, error.message, closesConnection: true)))
+            closing = true
+        }
+    }
+
+    // MARK: Event stream output
+
+    func send(_ frame: Frame) {
+        guard streaming, !closing else { return }
+        guard EventStreamOpening.fits(frame, behind: output.count, loop: loop) else {
+            output.removeAll()
+            closing = true
+            // A reader that stopped reading may never make the socket writable again.
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 3)
+            lws_callback_on_writable(wsi)
+            return
+        }
+        output.append(contentsOf: frame.bytes)
+        lws_callback_on_writable(wsi)
+    }
+
+    func close(_ disconnect: Disconnect) {
+        guard streaming, !closing else { return }
+        loop.server.node.metrics.disconnect(code: disconnect.code)
+        closing = true
+        lws_callback_on_writable(wsi)
+    }
+
+    var queuedBytes: Int { streaming ? output.count : 0 }
 
     private func answered(_ id: Int, _ response: HTTPResponse) {
         guard let index = answers.firstIndex(where: { $0.id == id }) else { return }
@@ -147,7 +207,7 @@ final class HTTPConnection {
             }
             return 0
         }
-        if readingPaused && output.count <= Self.maxPendingOutput {
+        if readingPaused && !streaming && output.count <= Self.maxPendingOutput {
             serveBufferedRequests()
         }
         if !output.isEmpty { lws_callback_on_writable(wsi) }

@@ -20,6 +20,23 @@ enum HTTPHeaders {
         return String(cString: buffer)
     }
 
+    /// The query string's parameters, which lws keeps decoded, one `name=value` fragment each.
+    static func queryParameters(_ wsi: OpaquePointer) -> [(name: String, value: String)] {
+        let length = Int(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS))
+        guard length > 0 else { return [] }
+        var parameters: [(name: String, value: String)] = []
+        var buffer = [CChar](repeating: 0, count: length + 1)
+        var fragment: Int32 = 0
+        while lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, fragment) >= 0 {
+            let text = String(cString: buffer)
+            let equals = text.firstIndex(of: "=")
+            parameters.append((equals.map { String(text[..<$0]) } ?? text,
+                               equals.map { String(text[text.index(after: $0)...]) } ?? ""))
+            fragment += 1
+        }
+        return parameters
+    }
+
     /// The client's address as text ("127.0.0.1", "::1").
     static func peerAddress(_ wsi: OpaquePointer) -> String? {
         var buffer = [CChar](repeating: 0, count: 64)

@@ -101,10 +101,10 @@ public final class Server: @unchecked Sendable {
         acceptor.stop()
         for loop in loops { loop.beginShutdown() }
         let deadline = monotonicMilliseconds() + Milliseconds(settings.shutdownTimeoutMs)
-        while shared.webSocketConnections.load(ordering: .relaxed) > 0, monotonicMilliseconds() < deadline {
+        while shared.clientConnections.load(ordering: .relaxed) > 0, monotonicMilliseconds() < deadline {
             usleep(10_000)
         }
-        let remaining = shared.webSocketConnections.load(ordering: .relaxed)
+        let remaining = shared.clientConnections.load(ordering: .relaxed)
         if remaining > 0 { logger.warning("shutdown timeout: closing remaining connections", metadata: ["connections": "\(remaining)"]) }
         tickerStopped.store(true, ordering: .relaxed)
         ticker?.join()

@@ -8,16 +8,22 @@ import HeraldCore
 ///
 /// One request per connection: the answer says `connection: close` and the connection closes once it is
 /// sent. lws 4.1.6 misreads a request pipelined after one with a body and then spins (see `FirstRequest`);
-/// closing after the first answer means lws never parses a second request.
-final class TLSHTTPExchange {
+/// closing after the first answer means lws never parses a second request. A `GET /connection/sse` is
+/// answered with an event stream, sent until either side ends it.
+final class TLSHTTPExchange: SessionOutput {
     /// The whole exchange, body and a late (durable) answer included, gets this long.
     static let timeoutSeconds: Int32 = 60
     private let wsi: OpaquePointer
     private unowned let loop: EventLoop
     private var request: HTTPRequest
     private var answered = false
-    /// The response with lws's headroom in front, until it is handed to lws.
-    private var output: [UInt8]?
+    /// Bytes of the answer (or the event stream) not yet handed to lws.
+    private var output: [UInt8] = []
+    /// The event stream this exchange became, if it did.
+    private var stream: DataSubscriber?
+    private var address = ""
+    /// Set once the last bytes are in `output`: the connection closes when they are sent.
+    private var finished = false
 
     private init(wsi: OpaquePointer, loop: EventLoop, request: HTTPRequest) {
         self.wsi = wsi
@@ -30,7 +36,12 @@ final class TLSHTTPExchange {
     }
 
     static func release(_ wsi: OpaquePointer) {
-        if of(wsi) != nil { OpaqueUserData.detach(from: wsi) }
+        guard let exchange = of(wsi) else { return }
+        if let stream = exchange.stream {
+            stream.closed()
+            exchange.loop.server.countClient(from: exchange.address, -1)
+        }
+        OpaqueUserData.detach(from: wsi)
     }
 
     /// `LWS_CALLBACK_HTTP`: the head is parsed. Answers now unless a body is to come.
@@ -38,13 +49,16 @@ final class TLSHTTPExchange {
         var headers: [(name: String, value: String)] = []
         for (name, value) in [("upgrade", HTTPHeaders.value(wsi, WSI_TOKEN_UPGRADE)),
                               ("authorization", HTTPHeaders.value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)),
-                              ("x-api-key", HTTPHeaders.custom(wsi, "x-api-key:"))] {
+                              ("x-api-key", HTTPHeaders.custom(wsi, "x-api-key:")),
+                              ("origin", HTTPHeaders.value(wsi, WSI_TOKEN_ORIGIN)),
+                              ("host", HTTPHeaders.value(wsi, WSI_TOKEN_HOST)),
+                              ("last-event-id", HTTPHeaders.custom(wsi, "last-event-id:"))] {
             if let value { headers.append((name, value)) }
         }
         let (method, path) = methodAndPath(wsi)
-        let exchange = TLSHTTPExchange(
-            wsi: wsi, loop: loop,
-            request: HTTPRequest(method: method, path: path, minorVersion: 1, headers: headers))
+        var request = HTTPRequest(method: method, path: path, minorVersion: 1, headers: headers)
+        request.query = HTTPHeaders.queryParameters(wsi)
+        let exchange = TLSHTTPExchange(wsi: wsi, loop: loop, request: request)
         OpaqueUserData.attach(exchange, to: wsi)
         lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, timeoutSeconds)
 
@@ -74,6 +88,7 @@ final class TLSHTTPExchange {
     }
 
     private func serve() {
+        if request.path == DataStreamRequest.eventStreamPath { return openEventStream() }
         let later = LoopCallback(inbox: loop.core.inbox) { [weak self] (response: HTTPResponse) in
             self?.answer(response)
         }
@@ -86,33 +101,66 @@ final class TLSHTTPExchange {
         loop.core.drainInbox()
     }
 
+    private func openEventStream() {
+        let address = HTTPHeaders.peerAddress(wsi) ?? ""
+        do throws(HTTPError) {
+            answered = true  // by the stream, whose head it sends
+            stream = try EventStreamOpening.open(request, address: address, loop: loop, output: self)
+            self.address = address
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
+        } catch {
+            answered = false
+            answer(.error(error.status, error.message, closesConnection: true))
+        }
+    }
+
     private func answer(_ response: HTTPResponse) {
         guard !answered else { return }
         answered = true
-        let pre = Int(herald_lws_pre)
-        var bytes = [UInt8](repeating: 0, count: pre)
-        bytes += response.serialized(keepAlive: false)
-        output = bytes
+        output = response.serialized(keepAlive: false)
+        finished = true
         lws_callback_on_writable(wsi)
     }
 
-    /// `LWS_CALLBACK_HTTP_WRITEABLE`: hands lws the whole answer (lws keeps what the socket did not take and
-    /// calls back once it is sent), then closes. Returning -1 closes the connection.
-    func writeable() -> Int32 {
-        if var bytes = output {
-            output = nil
-            let pre = Int(herald_lws_pre)
-            let written = bytes.withUnsafeMutableBufferPointer {
-                lws_write(wsi, $0.baseAddress! + pre, $0.count - pre, LWS_WRITE_HTTP_FINAL)
-            }
-            if written < 0 { return -1 }
+    // MARK: Event stream output
+
+    func send(_ frame: Frame) {
+        guard !finished else { return }
+        guard EventStreamOpening.fits(frame, behind: output.count, loop: loop) else {
+            output.removeAll()
+            finished = true
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 3)
+            lws_callback_on_writable(wsi)
+            return
         }
-        guard answered else { return 0 }
-        if lws_partial_buffered(wsi) != 0 {
+        output.append(contentsOf: frame.bytes)
+        lws_callback_on_writable(wsi)
+    }
+
+    func close(_ disconnect: Disconnect) {
+        guard !finished else { return }
+        loop.server.node.metrics.disconnect(code: disconnect.code)
+        finished = true
+        lws_callback_on_writable(wsi)
+    }
+
+    var queuedBytes: Int { stream == nil ? 0 : output.count }
+
+    /// `LWS_CALLBACK_HTTP_WRITEABLE`: hands lws up to one chunk (lws keeps what the socket did not take and
+    /// calls back once it is sent); once everything is sent and the exchange finished, closes by returning -1.
+    func writeable() -> Int32 {
+        if !output.isEmpty {
+            let count = min(output.count, TransportSettings.sendChunkSize)
+            // LWS_WRITE_HTTP: plain bytes; HTTP/1.1 over TLS needs no headroom in front.
+            let written = output.withUnsafeMutableBufferPointer { lws_write(wsi, $0.baseAddress!, count, LWS_WRITE_HTTP) }
+            if written < 0 { return -1 }
+            output.removeFirst(count)
+        }
+        if !output.isEmpty || lws_partial_buffered(wsi) != 0 {
             lws_callback_on_writable(wsi)
             return 0
         }
-        return -1
+        return finished ? -1 : 0
     }
 
     /// lws keeps each method's target under its own token.

@@ -1,12 +1,14 @@
 import CLibWebSockets
 import HeraldCore
 
-/// One upgraded WebSocket connection on `/connection/websocket`: reassembles incoming messages for its
-/// session, and drains the session's outgoing queue with one write per writable callback.
+/// One upgraded WebSocket connection: on `/connection/websocket` it reassembles incoming messages for its
+/// protocol session; on `/ws/CHANNEL` it is a read-only data stream. Either way it drains its outgoing
+/// queue with one write per writable callback.
 final class WebSocketConnection: SessionOutput {
     private let wsi: OpaquePointer
     private unowned let loop: EventLoop
-    private var session: ClientSession!
+    private var session: ClientSession?
+    private var dataStream: DataSubscriber?
     private var queue: OutboundQueue
     /// Bytes of a message that arrived in several reads.
     private var partialMessage: [UInt8] = []
@@ -22,10 +24,25 @@ final class WebSocketConnection: SessionOutput {
         self.loop = loop
         let settings = loop.server.settings
         queue = OutboundQueue(maxBytes: settings.queueMaxBytes, maxMessages: settings.queueMaxMessages)
-        loop.server.webSocketConnections.add(1, ordering: .relaxed)
         address = HTTPHeaders.peerAddress(wsi) ?? ""
-        loop.server.connectionsPerAddress.add(address)
-        session = loop.core.openSession(output: self, now: monotonicMilliseconds())
+        loop.server.countClient(from: address, 1)
+        let path = HTTPHeaders.value(wsi, WSI_TOKEN_GET_URI) ?? ""
+        guard DataStreamRequest.format(ofPath: path) == .webSocket else {
+            session = loop.core.openSession(output: self, now: monotonicMilliseconds())
+            return
+        }
+        do throws(HTTPError) {
+            // Checked at the upgrade already; a join can still find `since` ahead of the channel.
+            dataStream = try loop.core.openDataStream(Self.dataStreamRequest(wsi, path: path, node: loop.server.node),
+                                                      output: self, origin: nil, now: monotonicMilliseconds())
+        } catch {
+            close(Disconnect(code: WebSocketCloseCode.policyViolation, reason: error.message))
+        }
+    }
+
+    private static func dataStreamRequest(_ wsi: OpaquePointer, path: String, node: Node) throws(HTTPError) -> DataStreamRequest {
+        try DataStreamRequest(path: path, query: HTTPHeaders.queryParameters(wsi), lastEventID: nil,
+                              authorization: HTTPHeaders.value(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), node: node)
     }
 
     static func of(_ wsi: OpaquePointer) -> WebSocketConnection? {
@@ -35,37 +52,37 @@ final class WebSocketConnection: SessionOutput {
     static func release(_ wsi: OpaquePointer) {
         guard let connection = of(wsi) else { return }
         connection.released = true
-        connection.session.closed()
-        connection.loop.server.webSocketConnections.subtract(1, ordering: .relaxed)
-        connection.loop.server.connectionsPerAddress.remove(connection.address)
+        connection.session?.closed()
+        connection.dataStream?.closed()
+        connection.loop.server.countClient(from: connection.address, -1)
         OpaqueUserData.detach(from: wsi)
     }
 
     /// Decides an upgrade before it happens: the path, the page's origin, the shutdown state, the connection
-    /// limits and the subprotocol. A refusal answers with an HTTP status (404, 403, 503, 429, 400) and
-    /// returns 1, which tells lws the response is written; 0 lets the upgrade proceed.
+    /// limits, and the subprotocol (`/connection/websocket`) or the data stream's request (`/ws/CHANNEL`). A
+    /// refusal answers with an HTTP status (400, 401, 403, 404, 429, 503) and returns 1, which tells lws the
+    /// response is written; 0 lets the upgrade proceed.
     static func admit(_ wsi: OpaquePointer, loop: EventLoop) -> Int32 {
         let server: ServerShared = loop.server
-        if HTTPHeaders.value(wsi, WSI_TOKEN_GET_URI) != "/connection/websocket" {
+        let path = HTTPHeaders.value(wsi, WSI_TOKEN_GET_URI) ?? ""
+        let isDataStream = DataStreamRequest.format(ofPath: path) == .webSocket
+        if path != "/connection/websocket" && !isDataStream {
             return UpgradeRefusal.send(wsi, 404, "no WebSocket endpoint at this path")
         }
         if !server.settings.origins.allows(origin: HTTPHeaders.value(wsi, WSI_TOKEN_ORIGIN),
                                            host: HTTPHeaders.value(wsi, WSI_TOKEN_HOST)) {
             return UpgradeRefusal.send(wsi, 403, "origin not allowed")
         }
-        if server.shuttingDown.load(ordering: .relaxed) {
-            return UpgradeRefusal.send(wsi, 503, "shutting down")
+        if let refusal = server.refusal(ofClientFrom: HTTPHeaders.peerAddress(wsi) ?? "") {
+            return UpgradeRefusal.send(wsi, refusal.status, refusal.message)
         }
-        let limit = server.settings.connectionLimit
-        if limit > 0 && server.webSocketConnections.load(ordering: .relaxed) >= limit {
-            server.node.refusals.count("connection_limit")
-            return UpgradeRefusal.send(wsi, 503, "connection limit reached")
-        }
-        if server.connectionsPerAddress.isFull(HTTPHeaders.peerAddress(wsi) ?? "") {
-            server.node.refusals.count("connections_per_ip")
-            return UpgradeRefusal.send(wsi, 429, "too many connections from this address")
-        }
-        if let subprotocol = HTTPHeaders.value(wsi, WSI_TOKEN_PROTOCOL), !subprotocol.isEmpty {
+        if isDataStream {
+            do throws(HTTPError) {
+                _ = try dataStreamRequest(wsi, path: path, node: server.node)
+            } catch {
+                return UpgradeRefusal.send(wsi, error.status, error.message)
+            }
+        } else if let subprotocol = HTTPHeaders.value(wsi, WSI_TOKEN_PROTOCOL), !subprotocol.isEmpty {
             // Only the JSON protocol is spoken; a Protobuf SDK must be told so instead of being misread.
             return UpgradeRefusal.send(wsi, 400, "only the Centrifuge JSON protocol is supported")
         }
@@ -75,6 +92,10 @@ final class WebSocketConnection: SessionOutput {
     // MARK: Reading
 
     func receive(_ chunk: UnsafeRawBufferPointer) -> Int32 {
+        guard let session else {
+            // A data stream only sends: publishing goes through the API or /connection/websocket.
+            return closeNow(code: WebSocketCloseCode.unsupportedData, reason: "read-only: this endpoint does not take messages")
+        }
         if lws_frame_is_binary(wsi) != 0 {  // JSON protocol only: binary is a protocol violation
             loop.server.node.metrics.disconnect(code: Disconnect.badRequest.code)
             return closeNow(code: Disconnect.badRequest.code, reason: Disconnect.badRequest.reason)

@@ -15,6 +15,9 @@ import pytest
 from centrifuge import Client
 
 from conftest import API_KEY, E2E_HERALD_BIN, Herald, base_config, free_port
+from websockets.sync.client import connect as ws_connect
+
+from test_data_streams import EventStream
 from test_sdk import Collector
 from wsclient import RawClient
 
@@ -110,6 +113,26 @@ def test_wss_clients_get_publications_made_over_https(tls_herald):
     assert tls_herald.request("GET", "/health") == (200, b"{}")
     status, _ = tls_herald.api("info", {}, key="wrong")
     assert status == 401
+
+
+def test_data_streams_over_tls(tls_herald):
+    """SSE over https and the raw WebSocket over wss, through lws's TLS HTTP role."""
+    stream = EventStream(tls_herald, "channel=news", base=f"https://127.0.0.1:{tls_herald.port}",
+                         verify=tls_herald.trust)
+    try:
+        assert stream.status == 200
+        with ws_connect(f"wss://127.0.0.1:{tls_herald.port}/ws/news", ssl=tls_herald.trust) as raw:
+            time.sleep(0.2)
+            for n in range(3):
+                assert tls_herald.api("publish", {"channel": "news", "data": {"n": n}})[0] == 200
+            assert [raw.recv(timeout=10) for _ in range(3)] == [json.dumps({"n": n}) for n in range(3)]
+        assert [stream.next()[2] for _ in range(3)] == [json.dumps({"n": n}) for n in range(3)]
+    finally:
+        stream.close()
+    refused = EventStream(tls_herald, "channel=nowhere:x", base=f"https://127.0.0.1:{tls_herald.port}",
+                          verify=tls_herald.trust)
+    assert (refused.status, refused.body["error"]["code"]) == (404, 404)
+    assert tls_herald.request("GET", "/health") == (200, b"{}")
 
 
 def test_plain_http_to_the_tls_port_is_closed(tls_herald):

@@ -36,6 +36,9 @@ public struct HTTPEndpoints: Sendable {
             out.appendRaw("}")
             return answer(HTTPResponse(status: 200, body: out.bytes))
         }
+        if request.path.hasPrefix(DataStreamRequest.webSocketPathPrefix) {
+            return answer(.error(400, "a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)"))
+        }
         if request.path == "/ready" {
             return answer(readiness())
         }

@@ -3,6 +3,8 @@ public struct HTTPRequest: Sendable {
     public var method: String
     /// The request target without its query string.
     public var path: String
+    /// The query string's parameters, decoded, in order.
+    public var query: [(name: String, value: String)] = []
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     public var minorVersion: Int
     /// Header fields in arrival order, names lower-cased.

@@ -94,9 +94,11 @@ public struct HTTPRequestParser {
         default: throw HTTPError(status: 505, message: "only HTTP/1.0 and HTTP/1.1 are served")
         }
         let target = requestLine[1]
-        let path = target.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target
+        let question = target.firstIndex(of: UInt8(ascii: "?"))
+        let path = question.map { target[..<$0] } ?? target
         var request = HTTPRequest(method: String(decoding: requestLine[0], as: UTF8.self),
                                   path: String(decoding: path, as: UTF8.self), minorVersion: minorVersion)
+        if let question { request.query = QueryString.parameters(target[target.index(after: question)...]) }
         var contentLength: Int?
         for line in lines {
             // A name is a token up to the colon: no spaces, so neither `Name : v` nor obsolete folding.

@@ -2,9 +2,17 @@ import Synchronization
 
 /// Which loops have subscribers of which channel, node-wide. Publishing consults it to post a publication
 /// only to the loops that need it, and posts under its lock so concurrent publishers to one channel are seen
-/// in the same order by every loop. The API's `channels` and `info` methods read it too.
+/// in the same order by every loop. It also knows whether a channel has data-stream subscribers (SSE, raw
+/// WebSocket), for whom a publication needs its `PublicationSource`. The API's `channels` and `info`
+/// methods read it too.
 final class ChannelRegistry: Sendable {
-    private let subscribers: Mutex<[String: [Int]]>
+    private struct Entry {
+        /// Subscribers per loop.
+        var loops: [Int]
+        var dataSubscribers = 0
+    }
+
+    private let subscribers: Mutex<[String: Entry]>
     private let loopCount: Int
 
     init(loopCount: Int) {
@@ -12,35 +20,36 @@ final class ChannelRegistry: Sendable {
         subscribers = Mutex([:])
     }
 
-    func added(channel: String, loop: Int) {
+    func added(channel: String, loop: Int, dataSubscriber: Bool = false) {
         subscribers.withLock { map in
-            map[channel, default: Array(repeating: 0, count: loopCount)][loop] += 1
+            map[channel, default: Entry(loops: Array(repeating: 0, count: loopCount))].loops[loop] += 1
+            if dataSubscriber { map[channel]!.dataSubscribers += 1 }
         }
     }
 
-    func removed(channel: String, loop: Int) {
+    func removed(channel: String, loop: Int, dataSubscriber: Bool = false) {
         subscribers.withLock { map in
-            guard var counts = map[channel] else { return }
-            counts[loop] -= 1
-            if counts.allSatisfy({ $0 <= 0 }) {
+            guard var entry = map[channel] else { return }
+            entry.loops[loop] -= 1
+            if dataSubscriber { entry.dataSubscribers -= 1 }
+            if entry.loops.allSatisfy({ $0 <= 0 }) {
                 map[channel] = nil
             } else {
-                map[channel] = counts
+                map[channel] = entry
             }
         }
     }
 
-    /// Runs `post` for each loop with subscribers of `channel`, under the registry's lock.
-    func forEachSubscribedLoop(of channel: String, _ post: (Int) -> Void) {
+    /// Under the registry's lock, runs `post` with the loops that have subscribers of `channel` (a count per
+    /// loop) and whether some of them are data-stream subscribers; not at all when it has none.
+    func withSubscribers(of channel: String, _ post: (_ loops: [Int], _ hasDataSubscribers: Bool) -> Void) {
         subscribers.withLock { map in
-            guard let counts = map[channel] else { return }
-            for (loop, count) in counts.enumerated() where count > 0 {
-                post(loop)
-            }
+            guard let entry = map[channel] else { return }
+            post(entry.loops, entry.dataSubscribers > 0)
         }
     }
 
     func snapshot() -> [String: Int] {
-        subscribers.withLock { map in map.mapValues { $0.reduce(0, +) } }
+        subscribers.withLock { map in map.mapValues { $0.loops.reduce(0, +) } }
     }
 }

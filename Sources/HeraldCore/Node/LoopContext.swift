@@ -6,6 +6,7 @@ public final class LoopContext {
     public let inbox: LoopInbox
     var channelIndex = ChannelIndex()
     private var sessions: [ObjectIdentifier: ClientSession] = [:]
+    private var dataSubscribers: [ObjectIdentifier: DataSubscriber] = [:]
     private var pending: [LoopEvent] = []
     /// Counted here, on the loop, and added to the node's metrics once a tick: no atomics per delivery.
     private var deliveries = 0
@@ -30,6 +31,25 @@ public final class LoopContext {
 
     func forget(_ session: ClientSession) {
         sessions[ObjectIdentifier(session)] = nil
+    }
+
+    /// A data stream (SSE, raw WebSocket) on this loop: it joins its channels now, and an SSE stream sends
+    /// its response head through `output` first. A refusal is the HTTP answer to give instead.
+    public func openDataStream(_ request: DataStreamRequest, output: SessionOutput, origin: String?,
+                               now: Milliseconds) throws(HTTPError) -> DataSubscriber {
+        let subscriber = DataSubscriber(loop: self, output: output, request: request, now: now)
+        dataSubscribers[ObjectIdentifier(subscriber)] = subscriber
+        do {
+            try subscriber.open(origin: origin)
+        } catch {
+            subscriber.closed()
+            throw error
+        }
+        return subscriber
+    }
+
+    func forget(_ subscriber: DataSubscriber) {
+        dataSubscribers[ObjectIdentifier(subscriber)] = nil
     }
 
     /// Handles everything posted to this loop since the last call. Consecutive publications to one channel
@@ -60,8 +80,8 @@ public final class LoopContext {
         return end
     }
 
-    /// Several publications of one channel: plain subscribers get them as one joined frame, delta
-    /// subscribers one by one (each delta applies to the one before).
+    /// Several publications of one channel: plain subscribers get them as one joined frame, delta and
+    /// data-stream subscribers one by one (each delta applies to the one before).
     private func deliverRun(_ run: ArraySlice<LoopEvent>) {
         guard case .deliver(let channel, _, _, _) = run.first! else { return }
         if let subscribers = channelIndex.subscribers(of: channel) {
@@ -73,17 +93,26 @@ public final class LoopContext {
             deliveries += subscribers.count * frames.count
             deliveredBytes += subscribers.count * joined.bytes.count
         }
+        for case .deliver(_, _, _, let source?) in run {
+            deliverToOthers(channel, source)
+        }
+    }
+
+    /// `source` to the subscribers that negotiated deltas and the data streams.
+    private func deliverToOthers(_ channel: String, _ source: PublicationSource) {
         if let subscribers = channelIndex.deltaSubscribers(of: channel) {
-            for case .deliver(_, _, _, let delta?) in run {
-                for session in subscribers { session.sendDelta(delta) }
-                deliveries += subscribers.count
-            }
+            for session in subscribers { session.sendDelta(source) }
+            deliveries += subscribers.count
+        }
+        if let subscribers = channelIndex.dataSubscribers(of: channel) {
+            for subscriber in subscribers { subscriber.deliver(source) }
+            deliveries += subscribers.count
         }
     }
 
     private func handle(_ event: LoopEvent) {
         switch event {
-        case .deliver(let channel, let frame, let audience, let delta):
+        case .deliver(let channel, let frame, let audience, let source):
             switch audience {
             case .subscribers:
                 let subscribers = channelIndex.subscribers(of: channel) ?? []
@@ -92,10 +121,7 @@ public final class LoopContext {
                 }
                 deliveries += subscribers.count
                 deliveredBytes += subscribers.count * frame.bytes.count
-                if let delta, let subscribers = channelIndex.deltaSubscribers(of: channel) {
-                    for session in subscribers { session.sendDelta(delta) }
-                    deliveries += subscribers.count
-                }
+                if let source { deliverToOthers(channel, source) }
             case .joinLeaveListeners:
                 for list in [channelIndex.subscribers(of: channel), channelIndex.deltaSubscribers(of: channel)] {
                     for session in list ?? [] where session.subscriptions[channel]?.pushJoinLeave == true {
@@ -118,7 +144,8 @@ public final class LoopContext {
         }
     }
 
-    /// Periodic work: server pings, pong and connect deadlines, and the metrics this loop counted.
+    /// Periodic work: server pings, pong and connect deadlines, data streams' heartbeats, and the metrics this
+    /// loop counted.
     public func tick(now: Milliseconds) {
         var queuedBytes = 0
         var queuedFrames = 0
@@ -126,6 +153,11 @@ public final class LoopContext {
             session.tick(now: now)
             queuedBytes += session.output.queuedBytes
             queuedFrames += session.output.queuedFrames
+        }
+        for subscriber in dataSubscribers.values {
+            subscriber.tick(now: now)
+            queuedBytes += subscriber.output.queuedBytes
+            queuedFrames += subscriber.output.queuedFrames
         }
         queues.bytes.store(queuedBytes, ordering: .relaxed)
         queues.frames.store(queuedFrames, ordering: .relaxed)
@@ -141,6 +173,9 @@ public final class LoopContext {
     public func closeAll(_ disconnect: Disconnect) {
         for session in sessions.values {
             session.output.close(disconnect)
+        }
+        for subscriber in dataSubscribers.values {
+            subscriber.close(disconnect)
         }
     }
 }

@@ -2,9 +2,9 @@
 /// posted, so publications of one channel are delivered in publish order on every loop.
 public enum LoopEvent: Sendable {
     /// Send `frame` to this loop's subscribers of `channel` (all of them, or only those that asked for
-    /// join/leave pushes). `delta` is set for publications of channels whose namespace allows deltas: what
-    /// subscribers that negotiated them get instead of `frame`.
-    case deliver(channel: String, frame: Frame, audience: Audience, delta: DeltaSource?)
+    /// join/leave pushes). `source` is set for publications of channels whose namespace allows deltas or that
+    /// have data-stream subscribers: what those get instead of `frame`.
+    case deliver(channel: String, frame: Frame, audience: Audience, source: PublicationSource?)
     /// Server-side unsubscribe of `user`'s connections (or one `client`) from `channel`.
     case unsubscribe(channel: String, user: String, client: String?)
     /// Close `user`'s connections (or one `client`) with `disconnect`.

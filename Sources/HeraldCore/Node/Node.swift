@@ -105,7 +105,9 @@ public final class Node: Sendable {
     private func deliverWithoutPosition(_ channel: String, data: [UInt8], info: ClientInfo?) {
         var writer = JSONWriter(capacity: data.count + channel.utf8.count + 64)
         ReplyEncoder.publicationPush(channel: channel, publication: .init(data: data, info: info), into: &writer)
-        deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers)
+        deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers) { hasDataSubscribers in
+            hasDataSubscribers ? PublicationSource(channel: channel, offset: 0, epoch: "", data: data, info: info) : nil
+        }
     }
 
     /// With `stream` (the channel's) locked: keeps `publication` in history and posts it to the loops, so
@@ -120,11 +122,13 @@ public final class Node: Sendable {
             channel: channel,
             publication: .init(data: publication.data, offset: publication.offset, info: publication.info),
             into: &writer)
-        let delta = options.allowsFossilDelta
-            ? DeltaSource(channel: channel, offset: publication.offset, data: publication.data, previous: previous,
-                          info: publication.info)
-            : nil
-        deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers, delta: delta)
+        let epoch = stream.epoch
+        deliver(channel: channel, frame: Frame(text: writer.bytes), audience: .subscribers) { hasDataSubscribers in
+            options.allowsFossilDelta || hasDataSubscribers
+                ? PublicationSource(channel: channel, offset: publication.offset, epoch: epoch, data: publication.data,
+                                    previous: previous, info: publication.info)
+                : nil
+        }
     }
 
     /// Publishes a record tailed from Kafka: its position is Kafka's (`offset`, `epoch`), and a stream
@@ -149,9 +153,15 @@ public final class Node: Sendable {
         return data.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
     }
 
-    func deliver(channel: String, frame: Frame, audience: LoopEvent.Audience, delta: DeltaSource? = nil) {
-        channels.forEachSubscribedLoop(of: channel) { loop in
-            inboxes[loop].post(.deliver(channel: channel, frame: frame, audience: audience, delta: delta))
+    /// Posts `frame` to each loop with subscribers of `channel`. `source` makes, once, what delta and data-stream
+    /// subscribers get instead (told whether the channel has data-stream subscribers); nil when none need it.
+    func deliver(channel: String, frame: Frame, audience: LoopEvent.Audience,
+                 source makeSource: (_ hasDataSubscribers: Bool) -> PublicationSource? = { _ in nil }) {
+        channels.withSubscribers(of: channel) { loops, hasDataSubscribers in
+            let source = makeSource(hasDataSubscribers)
+            for (loop, count) in loops.enumerated() where count > 0 {
+                inboxes[loop].post(.deliver(channel: channel, frame: frame, audience: audience, source: source))
+            }
         }
     }
 

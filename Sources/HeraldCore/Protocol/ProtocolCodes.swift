@@ -69,6 +69,11 @@ public struct UnsubscribeReason: Equatable, Sendable {
 
 /// WebSocket close codes (RFC 6455) used below the protocol's own.
 public enum WebSocketCloseCode {
+    public static let goingAway = 1001
+    public static let unsupportedData = 1003
     public static let invalidPayload = 1007
+    public static let policyViolation = 1008
     public static let messageTooBig = 1009
+    /// A raw WebSocket data stream's `since` is older than the channel's history: 4000 + error 112.
+    public static let unrecoverablePosition = 4112
 }

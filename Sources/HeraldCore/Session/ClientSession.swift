@@ -332,7 +332,7 @@ public final class ClientSession {
 
 
     /// A publication of a channel this session gets as deltas.
-    func sendDelta(_ source: DeltaSource) {
+    func sendDelta(_ source: PublicationSource) {
         guard let lastOffset = subscriptions[source.channel]?.lastOffset else { return }
         output.send(source.frame(after: lastOffset))
         subscriptions[source.channel]?.lastOffset = source.offset

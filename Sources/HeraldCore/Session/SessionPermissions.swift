@@ -2,16 +2,10 @@
 /// channels, subscription tokens. `client.insecure` allows everything; an admin connection may subscribe
 /// anywhere.
 extension ClientSession {
-    /// A user-limited channel admits its users only, and a private one subscription-token holders only,
-    /// whatever else the namespace allows; otherwise a token (`grant`) or `allow_subscribe_for_*` admits.
     func checkSubscribeAllowed(_ name: ChannelName, _ options: NamespaceOptions,
                                grant: SubscriptionToken?) throws(ProtocolError) {
-        guard !settings.insecure && !isAdmin else { return }
-        let userLimited = options.allowUserLimitedChannels && name.isUserLimited
-        if userLimited && (user.isEmpty || !name.allowedUsers.contains(Substring(user))) { throw .permissionDenied }
-        if name.isPrivate && grant == nil { throw .permissionDenied }
-        guard grant != nil || userLimited
-            || allowed(options.allowSubscribeForClient, options.allowSubscribeForAnonymous)
+        guard settings.insecure || isAdmin
+            || SubscribeRule.admits(user: user, to: name, options, hasSubscriptionToken: grant != nil)
         else { throw .permissionDenied }
     }
 
@@ -37,8 +31,26 @@ extension ClientSession {
         else { throw .permissionDenied }
     }
 
-    /// Centrifugo's rule: a `for_client` permission covers anonymous connections only with `for_anonymous`.
     func allowed(_ forClient: Bool, _ forAnonymous: Bool) -> Bool {
+        SubscribeRule.allowed(user: user, forClient, forAnonymous)
+    }
+}
+
+/// Who may subscribe to a channel, for WebSocket clients and data streams (SSE, raw WebSocket) alike.
+enum SubscribeRule {
+    /// A user-limited channel admits its users only, and a private one subscription-token holders only,
+    /// whatever else the namespace allows; otherwise a subscription token or `allow_subscribe_for_*` admits.
+    static func admits(user: String, to name: ChannelName, _ options: NamespaceOptions,
+                       hasSubscriptionToken: Bool) -> Bool {
+        let userLimited = options.allowUserLimitedChannels && name.isUserLimited
+        if userLimited && (user.isEmpty || !name.allowedUsers.contains(Substring(user))) { return false }
+        if name.isPrivate && !hasSubscriptionToken { return false }
+        return hasSubscriptionToken || userLimited
+            || allowed(user: user, options.allowSubscribeForClient, options.allowSubscribeForAnonymous)
+    }
+
+    /// Centrifugo's rule: a `for_client` permission covers anonymous connections only with `for_anonymous`.
+    static func allowed(user: String, _ forClient: Bool, _ forAnonymous: Bool) -> Bool {
         forClient && (!user.isEmpty || forAnonymous)
     }
 }

@@ -172,7 +172,7 @@ extension ClientSession {
         var previous: [UInt8]?
         return publications.map { publication in
             defer { previous = publication.data }
-            if let previous, let patch = DeltaSource.patch(from: previous, to: publication.data) {
+            if let previous, let patch = PublicationSource.patch(from: previous, to: publication.data) {
                 return .init(data: patch, offset: publication.offset, info: publication.info,
                              dataAsString: true, delta: true)
             }

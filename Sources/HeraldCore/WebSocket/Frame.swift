@@ -1,5 +1,5 @@
-/// Complete server-to-client WebSocket text frames (header and payload), built once and shared read-only
-/// by every connection that sends them: a publication is framed once, not once per subscriber. Usually one
+/// Complete server-to-client WebSocket text frames (header and payload), or Server-Sent Events (`raw`),
+/// built once and shared read-only by every connection that sends them: a publication is framed once, not once per subscriber. Usually one
 /// frame; a loop that drains several publications of a channel at once joins them into one (`joining`), so
 /// each subscriber gets them with one queue entry and one write.
 public final class Frame: Sendable {
@@ -26,6 +26,12 @@ public final class Frame: Sendable {
             }
         }
         bytes.append(contentsOf: payload)
+        self.bytes = bytes
+        messageCount = 1
+    }
+
+    /// Bytes sent as they are, one message: a Server-Sent Event, or a part of one.
+    public init(raw bytes: [UInt8]) {
         self.bytes = bytes
         messageCount = 1
     }
