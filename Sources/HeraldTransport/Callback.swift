@@ -26,7 +26,7 @@ private func dispatch(
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         loop.handleWakeUp()
 
-    // Plain HTTP (the server API, health), served by Herald on a raw socket.
+    // Plain HTTP (the server API, health, Server-Sent Events), served by Herald on a raw socket.
     case LWS_CALLBACK_RAW_ADOPT:
         OpaqueUserData.attach(HTTPConnection(wsi: wsi, loop: loop), to: wsi)
     case LWS_CALLBACK_RAW_RX:
@@ -52,7 +52,7 @@ private func dispatch(
     case LWS_CALLBACK_CLOSED_HTTP:
         TLSHTTPExchange.release(wsi)
 
-    // WebSocket connections.
+    // WebSocket connections: the protocol's and raw data streams (`/ws/CHANNEL`).
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return WebSocketConnection.admit(wsi, loop: loop)
     case LWS_CALLBACK_ESTABLISHED:

@@ -17,9 +17,9 @@ public struct TransportSettings: Sendable {
     /// `client.queue_max_size` and `herald.queue_max_messages`: a connection's outgoing queue bound.
     public var queueMaxBytes: Int
     public var queueMaxMessages: Int
-    /// `client.connection_limit`: WebSocket connections on this node; 0 means no limit.
+    /// `client.connection_limit`: client connections (WebSocket, data streams) on this node; 0 means no limit.
     public var connectionLimit: Int
-    /// `herald.connections_per_ip`: WebSocket connections from one address; 0 means no limit.
+    /// `herald.connections_per_ip`: client connections (WebSocket, data streams) from one address; 0 means no limit.
     public var connectionsPerIP: Int
     /// `herald.http_api_body_limit`: larger API bodies are refused with 413.
     public var apiBodyLimit: Int

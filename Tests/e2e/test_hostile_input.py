@@ -189,6 +189,33 @@ class Storm:
         assert status in (200, 400, 404), f"{method} {body!r}: {answer!r}"
         json.loads(payload)
 
+    async def garbled_data_stream(self):
+        """An SSE request or raw WebSocket upgrade with garbled parameters: a stream, or a clear HTTP status."""
+        rng = self.rng
+        query = garble(rng, rng.choice([b"channel=junk&since=1", b"channel=junk&channel=watch:a&since=1:ab,",
+                                        b"channel=%23%zz&token=x.y.z", b"since=" + b"9" * 30])).replace(b" ", b"+")
+        query = bytes(byte for byte in query if 0x21 <= byte < 0x7F)
+        upgrade = rng.random() < 0.5
+        target = (b"/ws/junk?" if upgrade else b"/connection/sse?") + query
+        head = b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+        if upgrade:
+            head += (b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n")
+        if rng.random() < 0.3:
+            head += b"Last-Event-ID: " + garble(rng, b"3:abcdefgh,").replace(b"\r", b"").replace(b"\n", b"") + b"\r\n"
+        reader, writer = await self.open()
+        writer.write(head + b"\r\n")
+        try:
+            async with asyncio.timeout(5):
+                answer = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            answer = b""
+        await self.drop(writer)
+        status = int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.") else None
+        # A refusal is any 4xx (431 for a garbled head grown too long, 401 for a garbled token, and 403 from
+        # libwebsockets itself for a malformed %-escape in an upgrade's query), never silence or a 5xx.
+        assert status is not None and (status in (101, 200) or 400 <= status < 500), f"{head!r}: {answer!r}"
+
     async def upgraded(self):
         reader, writer = await self.open()
         writer.write(HANDSHAKE)
@@ -211,7 +238,7 @@ class Storm:
 
     async def attacker(self, deadline):
         attacks = [self.random_tcp, self.truncated_http, self.truncated_ws, self.garbled_commands,
-                   self.invalid_utf8, self.random_api_body]
+                   self.invalid_utf8, self.random_api_body, self.garbled_data_stream]
         while time.monotonic() < deadline:
             attack = self.rng.choice(attacks)
             await attack()

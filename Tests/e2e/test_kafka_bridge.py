@@ -495,3 +495,33 @@ def test_positions_and_lag_in_info_and_health(start_herald, broker):
                                                              ("backlog", 0), ("backlog", 1)]}
     assert all(v == 0 for (name, _), v in samples.items() if name == "herald_kafka_lag_records")
     assert value(samples, "herald_publications_total", source="kafka") == len(backlog) + count
+
+
+def test_data_streams_follow_a_bridged_channel_with_kafka_positions(start_herald, broker):
+    """An SSE stream and a raw WebSocket on a channel bridged from a 1-partition topic: records written with
+    kcat arrive as written, the SSE ids carry Kafka offset + 1 and the partition's epoch, and a stream resumed
+    from an id gets the records after it from memory, then live."""
+    from websockets.sync.client import connect as ws_connect
+    from test_data_streams import EventStream
+
+    broker.create_topic("prices", partitions=1)
+    server = start_bridged(start_herald, broker, [{"topic": "prices", "channel": "prices:{partition}"}],
+                           [namespace("prices")], partitions=1)
+    epoch = epoch_of(server, "prices", 0)
+    stream = EventStream(server, "channel=prices:0")
+    try:
+        assert stream.last_id().endswith(f":{epoch}")
+        with ws_connect(f"ws://127.0.0.1:{server.port}/ws/prices:0") as raw:
+            broker.kcat("-P", "-t", "prices", input=b'{"eur":1.08}\n{"eur":1.09}\n')
+            assert [raw.recv(timeout=10) for _ in range(2)] == ['{"eur":1.08}', '{"eur":1.09}']
+        written = broker.consume_all("prices", partitions=1)
+        ids = [f"{offset + 1}:{epoch}" for _, offset, *_ in written]
+        assert [stream.next()[0::2] for _ in range(2)] == list(zip(ids, ['{"eur":1.08}', '{"eur":1.09}']))
+    finally:
+        stream.close()
+    broker.kcat("-P", "-t", "prices", input=b'{"eur":1.10}\n')
+    resumed = EventStream(server, "channel=prices:0", headers={"Last-Event-ID": ids[0]})
+    try:
+        assert [resumed.next()[2] for _ in range(2)] == ['{"eur":1.09}', '{"eur":1.10}']
+    finally:
+        resumed.close()

@@ -165,7 +165,7 @@ public struct HeraldConfig: Sendable, Equatable {
         public var httpAPIBodyLimit = 1_048_576
         /// `shutdown_timeout`: 5 s for connections to drain on shutdown.
         public var shutdownTimeout: Duration = .seconds(5)
-        /// `connections_per_ip`: 0 (no limit) WebSocket connections from one client address; more are refused
+        /// `connections_per_ip`: 0 (no limit) client connections (WebSocket, data streams) from one client address; more are refused
         /// with HTTP 429. Behind a proxy every client has the proxy's address: leave it 0 there.
         public var connectionsPerIP = 0
         /// `command_rate`: 0 (no limit) commands a second per connection, with bursts of `command_burst`

@@ -1,7 +1,8 @@
 /// What Herald answers over plain HTTP: `GET /health` (liveness, with the Kafka bridge's state when there is
 /// one), `GET /ready` (readiness), `GET /metrics`, the server API at `POST /api/<method>`, the admin console
 /// under `/admin`, and 404 for anything else. WebSocket upgrades never get here: the acceptor hands those to
-/// libwebsockets.
+/// libwebsockets. Nor does `GET /connection/sse`: an event stream needs its connection, so the transport
+/// opens it (`LoopContext.openDataStream`).
 public struct HTTPEndpoints: Sendable {
     public let api: ServerAPI
     public let authorization: APIAuthorization
