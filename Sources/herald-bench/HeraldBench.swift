@@ -15,7 +15,10 @@ struct HeraldBench: ParsableCommand {
 
     @Option(help: "smoke (Herald alone, a small point that must pass), quick (one point against uWS), full.")
     var suite: Suite = .quick
-    @Option(help: "Servers to compare (herald-poll: Herald on libwebsockets' own poll loop).")
+    @Option(help: """
+        Servers to compare (herald-poll: Herald on libwebsockets' own poll loop; herald-raw, not by default: \
+        Herald's raw WebSocket per channel, the peers' wire shape).
+        """)
     var servers = "herald,herald-poll,uws,nchan"
     @Option(help: "The herald binary.") var herald = ".build/release/herald"
     @Option(help: "Directory of the peer scripts (uws.sh, nchan.sh).") var peers = "bench/peers"
@@ -32,8 +35,8 @@ struct HeraldBench: ParsableCommand {
         let wanted = Set(servers.split(separator: ",").map(String.init))
         var selected: [Peer] = [.herald(binary: herald)]
         if suite != .smoke {
-            selected += [.herald(binary: herald, backend: "poll"), .uWebSockets(peersDirectory: peers),
-                         .nchan(peersDirectory: peers)]
+            selected += [.herald(binary: herald, backend: "poll"), .heraldRaw(binary: herald),
+                         .uWebSockets(peersDirectory: peers), .nchan(peersDirectory: peers)]
         }
         selected = selected.filter { wanted.contains($0.name) }
         // Herald on lws's own poll loop runs only where the event backend matters (10,000 sockets).

@@ -40,6 +40,16 @@ struct Peer {
             pongReply: "{}")
     }
 
+    /// Herald's raw WebSocket per channel (`/ws/CHANNEL`): the peers' wire shape (the channel in the URL, ready
+    /// at the 101, each frame the payload as published), published through Herald's API.
+    static func heraldRaw(binary: String) -> Peer {
+        let herald = herald(binary: binary)
+        return Peer(
+            name: "herald-raw", command: herald.command, wsPath: "/ws/{CH}", subscribeMessage: nil, readyMarker: nil,
+            publishPath: herald.publishPath, publishPrefix: herald.publishPrefix, publishSuffix: herald.publishSuffix,
+            extraHeaders: nil, pongReply: nil)
+    }
+
     static func uWebSockets(peersDirectory: String) -> Peer {
         Peer(
             name: "uws",

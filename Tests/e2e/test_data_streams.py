@@ -122,6 +122,22 @@ def publish(server, channel, data):
     return body["result"]
 
 
+def open_streams_and_subscribers(server, channel):
+    """What /metrics says of open data streams, and how many subscribers /api/channels gives `channel`."""
+    _, metrics = server.request("GET", "/metrics")
+    [streams] = [sample.value for family in text_string_to_metric_families(metrics.decode())
+                 for sample in family.samples if sample.name == "herald_data_streams"]
+    _, channels = server.api("channels", {})
+    return streams, channels["result"]["channels"].get(channel, {}).get("num_clients", 0)
+
+
+def eventually(predicate, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def history_server(start_herald, tmp_path, **options):
     return start_herald(history_config(tmp_path, namespace("hist", **options), namespace("config", force_recovery_mode="cache")))
 
@@ -150,7 +166,10 @@ def test_sse_resumes_from_last_event_id_with_no_gap_and_no_duplicate(start_heral
     publish(server, "hist:feed", "one")
     last_id, _, data = stream.next()
     assert data == '"one"'
+    eventually(lambda: open_streams_and_subscribers(server, "hist:feed") == (1, 1))
     stream.close()
+    # The hang-up is noticed: the stream leaves its channel and the count.
+    eventually(lambda: open_streams_and_subscribers(server, "hist:feed") == (0, 0))
 
     for text in ["two", "three", "four"]:  # published while the client is away
         publish(server, "hist:feed", text)

@@ -11,13 +11,13 @@ public final class LoopContext {
     /// Counted here, on the loop, and added to the node's metrics once a tick: no atomics per delivery.
     private var deliveries = 0
     private var deliveredBytes = 0
-    private let queues: LoopQueueTotals
+    private let totals: LoopTotals
 
-    init(index: Int, node: Node, inbox: LoopInbox, queues: LoopQueueTotals) {
+    init(index: Int, node: Node, inbox: LoopInbox, totals: LoopTotals) {
         self.index = index
         self.node = node
         self.inbox = inbox
-        self.queues = queues
+        self.totals = totals
     }
 
     public var sessionCount: Int { sessions.count }
@@ -159,8 +159,9 @@ public final class LoopContext {
             queuedBytes += subscriber.output.queuedBytes
             queuedFrames += subscriber.output.queuedFrames
         }
-        queues.bytes.store(queuedBytes, ordering: .relaxed)
-        queues.frames.store(queuedFrames, ordering: .relaxed)
+        totals.bytes.store(queuedBytes, ordering: .relaxed)
+        totals.frames.store(queuedFrames, ordering: .relaxed)
+        totals.dataStreams.store(dataSubscribers.count, ordering: .relaxed)
         if deliveries > 0 {
             node.metrics.deliveries.increment(by: deliveries)
             node.metrics.deliveredBytes.increment(by: deliveredBytes)

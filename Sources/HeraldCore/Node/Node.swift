@@ -19,8 +19,8 @@ public final class Node: Sendable {
     /// Refused tokens and limits hit, by kind.
     public let refusals: RefusalCounter
     public let metrics: NodeMetrics
-    /// What each loop last counted of its outgoing queues, for the metrics.
-    let loopQueues: [LoopQueueTotals]
+    /// What each loop last counted of its outgoing queues and data streams, for the metrics.
+    let loopTotals: [LoopTotals]
     private let users = Mutex<[String: Int]>([:])
     private let inboxes: [LoopInbox]
     private let startedAt = ContinuousClock.now
@@ -37,7 +37,7 @@ public final class Node: Sendable {
         sessionSettings = SessionSettings(config: config, tokens: tokens)
         metrics = NodeMetrics(version: version)
         refusals = RefusalCounter(logger: logger)
-        loopQueues = wakers.map { _ in LoopQueueTotals() }
+        loopTotals = wakers.map { _ in LoopTotals() }
         channels = ChannelRegistry(loopCount: wakers.count)
         presence = PresenceRegistry()
         inboxes = wakers.map { LoopInbox(wake: $0) }
@@ -50,7 +50,7 @@ public final class Node: Sendable {
     /// One context per loop, to be used on that loop's thread only.
     public func makeLoopContexts() -> [LoopContext] {
         inboxes.enumerated().map {
-            LoopContext(index: $0.offset, node: self, inbox: $0.element, queues: loopQueues[$0.offset])
+            LoopContext(index: $0.offset, node: self, inbox: $0.element, totals: loopTotals[$0.offset])
         }
     }
 
@@ -192,9 +192,12 @@ public final class Node: Sendable {
         }
     }
 
-    /// Bytes and frames queued for clients, over every loop, as of the loops' last ticks.
-    func queueTotals() -> (bytes: Int, frames: Int) {
-        loopQueues.reduce((0, 0)) { ($0.0 + $1.bytes.load(ordering: .relaxed), $0.1 + $1.frames.load(ordering: .relaxed)) }
+    /// Bytes and frames queued for clients, and open data streams, over every loop as of the loops' last ticks.
+    func summedLoopTotals() -> (bytes: Int, frames: Int, dataStreams: Int) {
+        loopTotals.reduce((0, 0, 0)) {
+            ($0.0 + $1.bytes.load(ordering: .relaxed), $0.1 + $1.frames.load(ordering: .relaxed),
+             $0.2 + $1.dataStreams.load(ordering: .relaxed))
+        }
     }
 
     /// The metrics in their exporter's format, their gauges of state set first.

@@ -21,6 +21,7 @@ public final class NodeMetrics: Sendable {
     private let subscriptions = Gauge(label: "herald_subscriptions")
     private let queuedBytes = Gauge(label: "herald_queued_bytes")
     private let queuedFrames = Gauge(label: "herald_queued_frames")
+    private let dataStreams = Gauge(label: "herald_data_streams")
 
     /// Each family's `# HELP` text, for the exporter.
     public static let help: [String: String] = [
@@ -36,6 +37,7 @@ public final class NodeMetrics: Sendable {
         "herald_subscriptions": "Subscriptions of connected clients.",
         "herald_queued_bytes": "Bytes waiting in clients' outgoing queues.",
         "herald_queued_frames": "Frames waiting in clients' outgoing queues.",
+        "herald_data_streams": "Open Server-Sent Events and raw WebSocket streams.",
         "herald_build_info": "Herald's version, as a label; always 1.",
         "herald_command_errors_total": "Error replies to client commands, by protocol error code.",
         "herald_disconnects_total": "Connections Herald closed, by close code.",
@@ -74,9 +76,10 @@ public final class NodeMetrics: Sendable {
         users.record(info.numUsers)
         channels.record(info.numChannels)
         subscriptions.record(info.numSubscriptions)
-        let queued = node.queueTotals()
-        queuedBytes.record(queued.bytes)
-        queuedFrames.record(queued.frames)
+        let totals = node.summedLoopTotals()
+        queuedBytes.record(totals.bytes)
+        queuedFrames.record(totals.frames)
+        dataStreams.record(totals.dataStreams)
         if let bridge = node.bridge {
             for partition in bridge.status().partitions {
                 Gauge(label: "herald_kafka_lag_records",
@@ -87,8 +90,10 @@ public final class NodeMetrics: Sendable {
     }
 }
 
-/// One loop's outgoing queues as of its last tick: written by the loop, read by a scrape.
-final class LoopQueueTotals: Sendable {
+/// What one loop counted at its last tick (its outgoing queues, its data streams): written by the loop, read
+/// by a scrape.
+final class LoopTotals: Sendable {
     let bytes = Atomic<Int>(0)
     let frames = Atomic<Int>(0)
+    let dataStreams = Atomic<Int>(0)
 }
