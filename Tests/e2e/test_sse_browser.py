@@ -127,6 +127,7 @@ def test_browser_reconnects_by_itself_after_a_restart_and_misses_nothing(start_h
     assert received(driver, "page", 2) == [message({"n": n}, f"{n}:{epoch}") for n in (1, 2)]
 
     assert server.stop() == 0  # the stream ends; the page's EventSource tries again on its own (after ~3 s)
+    wait_for(driver, lambda d: record(d, "page")["errors"] == 1, "the page to see its stream end")
     server = start_herald(config, port=server.port, workdir=server.workdir)
     publish(server, "hist:news", {"n": 3})  # most likely before the page is back: it gets it from history
     wait_for(driver, lambda d: record(d, "page")["open"], "the page's EventSource to reconnect")
