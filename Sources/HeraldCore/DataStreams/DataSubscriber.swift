@@ -128,6 +128,15 @@ public final class DataSubscriber {
         }
     }
 
+    /// Several publications of one channel in one round: a raw WebSocket or a single-channel SSE stream takes
+    /// them as one joined frame (its last id is the last publication's position); a stream of several
+    /// channels needs an id line before each.
+    func deliver(_ run: DataStreamRun) {
+        guard positions.count == 1 else { return run.sources.forEach(deliver) }
+        if let position = run.sources.last?.position { positions[0] = position }
+        send(request.format == .webSocket ? run.webSocketFrames : run.eventsWithIDs)
+    }
+
     private func send(_ frame: Frame) {
         output.send(frame)
         sentSinceTick = true

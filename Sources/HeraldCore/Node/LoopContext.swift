@@ -80,8 +80,8 @@ public final class LoopContext {
         return end
     }
 
-    /// Several publications of one channel: plain subscribers get them as one joined frame, delta and
-    /// data-stream subscribers one by one (each delta applies to the one before).
+    /// Several publications of one channel: plain subscribers get them as one joined frame, delta subscribers
+    /// one by one (each delta applies to the one before), data streams joined as their form allows.
     private func deliverRun(_ run: ArraySlice<LoopEvent>) {
         guard case .deliver(let channel, _, _, _) = run.first! else { return }
         if let subscribers = channelIndex.subscribers(of: channel) {
@@ -93,8 +93,19 @@ public final class LoopContext {
             deliveries += subscribers.count * frames.count
             deliveredBytes += subscribers.count * joined.bytes.count
         }
-        for case .deliver(_, _, _, let source?) in run {
-            deliverToOthers(channel, source)
+        var sources: [PublicationSource] = []
+        for case .deliver(_, _, _, let source?) in run { sources.append(source) }
+        guard !sources.isEmpty else { return }
+        if let subscribers = channelIndex.deltaSubscribers(of: channel) {
+            for source in sources {
+                for session in subscribers { session.sendDelta(source) }
+            }
+            deliveries += subscribers.count * sources.count
+        }
+        if let subscribers = channelIndex.dataSubscribers(of: channel) {
+            let run = DataStreamRun(sources)
+            for subscriber in subscribers { subscriber.deliver(run) }
+            deliveries += subscribers.count * sources.count
         }
     }
 
