@@ -75,6 +75,9 @@ final class EventLoop: @unchecked Sendable {
         info.options = herald_option_validate_utf8
         info.user = Unmanaged.passUnretained(self).toOpaque()
         info.timeout_secs = 10
+        // Any head the acceptor takes for an upgrade fits (it is under the plain parser's bound): lws's own
+        // default (4 KiB) would drop a longer one without an answer.
+        info.max_http_header_data = UInt16(HTTPRequestParser.maxHeadBytes)
         info.count_threads = 1
         info.retry_and_idle_policy = UnsafePointer(Self.noValidityPings)
         certificate?.configure(&info)

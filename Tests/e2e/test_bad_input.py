@@ -126,3 +126,14 @@ def test_garbage_bytes_and_truncated_frames_do_not_hurt_others(herald):
         await assert_still_serving(herald)
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("padding, answer", [(6000, b"HTTP/1.1 101 "), (9000, b"HTTP/1.1 431 ")])
+def test_an_upgrade_with_long_headers_is_answered_not_dropped(herald, padding, answer):
+    """Up to the 8 KiB head bound an upgrade is served (libwebsockets' own 4 KiB default once closed such a
+    connection without a word); past it the answer is 431."""
+    with socket.create_connection(("127.0.0.1", herald.port), timeout=5) as raw:
+        raw.sendall(b"GET /connection/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    b"X-Padding: " + b"p" * padding + b"\r\n\r\n")
+        assert raw.recv(64).startswith(answer)
