@@ -4,13 +4,15 @@ import HeraldCore
 
 /// The embedded durable log: one SQLite database in WAL mode under the data directory, through GRDB.
 /// `streams` holds each durable channel's epoch and top offset (kept when its publications are trimmed
-/// away, so offsets continue after a restart); `publications` holds what retention still keeps. Only the
+/// away, so offsets continue after a restart); `publications` holds what retention still keeps; `meta` holds
+/// the log's `epochSeed`, made when the log is created. Only the
 /// durable writer's thread writes; each round is one transaction, synchronous FULL (fsync on commit) when
 /// a publication in it asks for `fsync`, NORMAL (safe from a crash of Herald, not of the machine) when all
 /// ask for `os`.
 public final class SQLiteLog: PublicationLog, @unchecked Sendable {
     private let database: DatabaseQueue
     public let path: String
+    public let epochSeed: String
 
     /// The database and its write-ahead log, as they take space on disk.
     public var byteSize: Int {
@@ -36,17 +38,24 @@ public final class SQLiteLog: PublicationLog, @unchecked Sendable {
         configuration.label = "herald-log"
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
-            try database.writeWithoutTransaction { db in
+            epochSeed = try database.writeWithoutTransaction { db -> String in
                 let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
                 guard check == "ok" else { throw LogError("integrity check failed: \(check)") }
                 try db.execute(sql: """
                     CREATE TABLE IF NOT EXISTS streams (
                         channel TEXT PRIMARY KEY, epoch TEXT NOT NULL, top INTEGER NOT NULL);
+                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                     CREATE TABLE IF NOT EXISTS publications (
                         channel TEXT NOT NULL, offset INTEGER NOT NULL, time INTEGER NOT NULL,
                         data BLOB NOT NULL, client TEXT, user TEXT,
                         PRIMARY KEY (channel, offset)) WITHOUT ROWID;
                     """)
+                if let seed = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch_seed'") {
+                    return seed
+                }
+                let seed = UUID().uuidString
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('epoch_seed', ?)", arguments: [seed])
+                return seed
             }
         } catch let error as LogError {
             throw LogError("durable log \(path) is damaged or unreadable: \(error)")

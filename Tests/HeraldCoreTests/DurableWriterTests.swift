@@ -11,6 +11,7 @@ final class DurableWriterTests: XCTestCase {
         func reset(channel: String, epoch: String) throws(LogError) { XCTFail("the writer ran") }
         func trim(channel: String, before offset: UInt64) throws(LogError) { XCTFail("the writer ran") }
         var byteSize: Int { 0 }
+        var epochSeed: String { "seed" }
     }
 
     func testPublishesPastTheWritersQueueBoundAreRefusedNotQueued() throws {

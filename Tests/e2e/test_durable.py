@@ -86,6 +86,34 @@ def test_acknowledged_publications_survive_kill_9_and_offsets_continue(start_her
     asyncio.run(scenario())
 
 
+def test_a_position_on_a_never_published_durable_channel_holds_after_a_restart(start_herald, workdir):
+    """An SDK subscriber joins a durable channel nobody has published to yet (position 0 in some epoch);
+    Herald restarts; publications are made before the SDK is back: it recovers them, since the empty
+    channel's epoch comes from the log, not from chance. A memory-only channel gets a new epoch instead."""
+    config = history_config(workdir, namespace("orders", durable="fsync"), namespace("cache"))
+
+    async def scenario():
+        nonlocal server
+        client, _, recorder = await recording_subscriber(server, "orders:empty")
+        _, memory_before = server.api("history", {"channel": "cache:empty", "limit": 0})
+        epoch = recorder.subscribes[0]["position"].epoch
+        server.stop()
+        server = start_herald(config, port=server.port, workdir=server.workdir)
+        _, history = server.api("history", {"channel": "orders:empty", "limit": 0})
+        assert history["result"]["epoch"] == epoch
+        _, memory_after = server.api("history", {"channel": "cache:empty", "limit": 0})
+        assert memory_after["result"]["epoch"] != memory_before["result"]["epoch"]
+        for n in range(3):
+            server.api("publish", {"channel": "orders:empty", "data": {"n": n}})
+        await recorder.until(3, timeout=20)
+        assert [offset for offset, _ in recorder.publications] == [1, 2, 3]
+        assert recorder.subscribes[-1]["recovered"], recorder.subscribes[-1]
+        await client.disconnect()
+
+    server = start_herald(config)
+    asyncio.run(scenario())
+
+
 def test_configuration_push_gives_the_latest_value_first_with_deltas_when_asked(start_herald, workdir):
     config = history_config(workdir, namespace("config", durable="os", history_size=10, history_ttl="60s",
                                                force_recovery_mode="cache", allowed_delta_types=["fossil"]))

@@ -10,12 +10,18 @@ final class HistoryStore: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// The epoch of a channel's stream when it is first used.
+    private let firstEpoch: @Sendable (_ channel: String) -> String
 
-    /// The channel's entry, created with a new epoch the first time.
+    init(firstEpoch: @escaping @Sendable (_ channel: String) -> String = { _ in StreamPosition.newEpoch() }) {
+        self.firstEpoch = firstEpoch
+    }
+
+    /// The channel's entry, created empty in its first epoch the first time.
     func entry(_ channel: String) -> Entry {
         entries.withLock { map in
             if let entry = map[channel] { return entry }
-            let entry = Entry(ChannelStream())
+            let entry = Entry(ChannelStream(epoch: firstEpoch(channel)))
             map[channel] = entry
             return entry
         }

@@ -12,6 +12,10 @@ public protocol PublicationLog: AnyObject, Sendable {
     func trim(channel: String, before offset: UInt64) throws(LogError)
     /// Bytes the log takes on disk, for the metrics.
     var byteSize: Int { get }
+    /// Random text made once when the log is created and kept with it: a durable channel that was never
+    /// published to gets its first epoch from it and its name, so a position given out for the empty channel
+    /// still holds after a restart (and no longer does once the log is lost).
+    var epochSeed: String { get }
 }
 
 public struct StoredStream: Sendable {

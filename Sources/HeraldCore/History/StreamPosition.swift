@@ -17,6 +17,21 @@ public struct StreamPosition: Equatable, Sendable {
         return String(decoding: (0..<8).map { _ in epochAlphabet.randomElement(using: &generator)! }, as: UTF8.self)
     }
 
+    /// An epoch that `text` always gives: FNV-1a, 64 bits, written as 8 base-62 characters like the random ones.
+    static func derivedEpoch(from text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        var characters: [UInt8] = []
+        for _ in 0..<8 {
+            characters.append(epochAlphabet[Int(hash % UInt64(epochAlphabet.count))])
+            hash /= UInt64(epochAlphabet.count)
+        }
+        return String(decoding: characters, as: UTF8.self)
+    }
+
     /// The characters of an epoch.
     static let epochAlphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
 }

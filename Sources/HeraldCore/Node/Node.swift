@@ -11,7 +11,7 @@ public final class Node: Sendable {
     let sessionSettings: SessionSettings
     let channels: ChannelRegistry
     let presence: PresenceRegistry
-    let history = HistoryStore()
+    let history: HistoryStore
     /// Writes durable namespaces' publications to the log; nil when no log was given.
     public let durableWriter: DurableWriter?
     /// Tails Kafka topics into channels and produces publishes into them; nil without `kafka.bridges`.
@@ -42,6 +42,7 @@ public final class Node: Sendable {
         presence = PresenceRegistry()
         inboxes = wakers.map { LoopInbox(wake: $0) }
         durableWriter = log.map { DurableWriter(log: $0) }
+        history = HistoryStore(firstEpoch: Self.firstEpoch(config: config, epochSeed: log?.epochSeed))
         self.bridge = bridge
         durableWriter?.node = self
         bridge?.node = self
@@ -51,6 +52,20 @@ public final class Node: Sendable {
     public func makeLoopContexts() -> [LoopContext] {
         inboxes.enumerated().map {
             LoopContext(index: $0.offset, node: self, inbox: $0.element, totals: loopTotals[$0.offset])
+        }
+    }
+
+    /// A channel's first epoch: random in memory (a restart loses the history, so positions from before must
+    /// not match), derived from the durable log's seed in a durable namespace (the log keeps the history, so
+    /// a position given out before the channel's first publication still matches after a restart).
+    private static func firstEpoch(config: HeraldConfig, epochSeed: String?) -> @Sendable (String) -> String {
+        { channel in
+            guard let epochSeed,
+                  let name = try? ChannelName(channel, maxLength: config.channel.maxLength,
+                                              privatePrefix: config.channel.privatePrefix),
+                  let options = config.namespace(named: name.namespace), options.durable != .none
+            else { return StreamPosition.newEpoch() }
+            return StreamPosition.derivedEpoch(from: "\(epochSeed)/\(channel)")
         }
     }
 
