@@ -30,7 +30,7 @@ extension ClientSession {
         let channel = request.channel
         let recoveryEnabled = options.forceRecovery || request.recoverable
         let positioned = recoveryEnabled || options.forcePositioning || request.positioned
-        var recoveryRequest = Recovery.Request(
+        let recoveryRequest = Recovery.Request(
             recover: request.recover, offset: caughtUp?.through ?? request.offset, epoch: request.epoch,
             rejectUnrecovered: request.flag & ClientCommand.SubscribeRequest.rejectUnrecoveredFlag != 0)
         let alreadyRead = caughtUp?.publications ?? []
