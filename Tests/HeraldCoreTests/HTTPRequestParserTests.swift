@@ -99,4 +99,23 @@ final class FirstRequestTests: XCTestCase {
         XCTAssertEqual(classify("GET /connection/websocket HTTP/1.1\r\nUpgrade: websocket\r\n"), .undecided)
         XCTAssertEqual(classify("GET /x HTTP/1.1\r\nX: aaaa", isFull: true), .plainHTTP)
     }
+
+    func testMoreThan64HeaderFieldsAndQueryParametersAre431AndSuchAnUpgradeComesHere() throws {
+        func head(parameters: Int, upgrade: Bool = false) -> String {
+            let query = (0..<parameters).map { "p\($0)=1" }.joined(separator: "&")
+            return "GET /ws/news?\(query) HTTP/1.1\r\nHost: x\r\n"
+                + (upgrade ? "Upgrade: websocket\r\nConnection: Upgrade\r\n" : "") + "\r\n"
+        }
+        var parser = HTTPRequestParser(bodyLimit: 100)
+        Array(head(parameters: 63).utf8).withUnsafeBytes { parser.append($0) }
+        XCTAssertEqual(try parser.nextRequest()?.query.count, 63, "63 parameters and one header: 64 fields")
+        var over = HTTPRequestParser(bodyLimit: 100)
+        Array(head(parameters: 64).utf8).withUnsafeBytes { over.append($0) }
+        XCTAssertThrowsError(try over.nextRequest()) { XCTAssertEqual(($0 as? HTTPError)?.status, 431) }
+        for (parameters, decision) in [(60, FirstRequest.webSocketUpgrade), (70, .plainHTTP)] {
+            Array(head(parameters: parameters, upgrade: true).utf8).withUnsafeBytes { bytes in
+                XCTAssertEqual(FirstRequest.classify(bytes, isFull: false), decision, "\(parameters) parameters")
+            }
+        }
+    }
 }

@@ -137,3 +137,14 @@ def test_an_upgrade_with_long_headers_is_answered_not_dropped(herald, padding, a
                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                     b"X-Padding: " + b"p" * padding + b"\r\n\r\n")
         assert raw.recv(64).startswith(answer)
+
+
+@pytest.mark.parametrize("parameters, answer", [(40, b"HTTP/1.1 101 "), (120, b"HTTP/1.1 431 ")])
+def test_an_upgrade_with_many_query_parameters_is_answered_not_dropped(herald, parameters, answer):
+    """libwebsockets keeps at most 95 header fields and query parameters and drops an upgrade with more
+    without a word; Herald answers one with more than 64 itself (431)."""
+    query = "&".join(f"since={n}" for n in range(parameters))
+    with socket.create_connection(("127.0.0.1", herald.port), timeout=5) as raw:
+        raw.sendall(f"GET /ws/news?{query} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        assert raw.recv(64).startswith(answer)

@@ -14,8 +14,14 @@ public enum FirstRequest: Equatable, Sendable {
         let prefix = min(bytes.count, get.count)
         guard bytes.prefix(prefix).elementsEqual(get.prefix(prefix)) else { return .plainHTTP }
         guard let headEnd = headEnd(in: bytes) else { return isFull ? .plainHTTP : .undecided }
+        let lines = bytes[..<headEnd].split(separator: 0x0A)
+        // More fields than libwebsockets keeps: the parser refuses it with 431 rather than lws dropping it.
+        let target = lines.first?.split(separator: 0x20).dropFirst().first ?? []
+        if HTTPRequestParser.fieldCount(target: target, headerLines: lines.count - 1) > HTTPRequestParser.maxFields {
+            return .plainHTTP
+        }
         // Header lines after the request line; an `Upgrade` naming websocket makes it an upgrade.
-        for line in bytes[..<headEnd].split(separator: 0x0A).dropFirst() {
+        for line in lines.dropFirst() {
             let text = String(decoding: line, as: UTF8.self)
             guard let colon = text.firstIndex(of: ":"),
                   text[..<colon].lowercased() == "upgrade" else { continue }

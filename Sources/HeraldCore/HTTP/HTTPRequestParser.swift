@@ -1,11 +1,16 @@
 /// Splits the bytes of one keep-alive connection into requests, pipelined ones included. Bodies need a
 /// `Content-Length`; chunked request bodies are refused with 411, which every API client can avoid.
 ///
-/// Bounds: a request head of at most `maxHeadBytes` (else 431), a body of at most `bodyLimit` (else 413,
+/// Bounds: a request head of at most `maxHeadBytes` and `maxFields` header lines and query parameters (else
+/// 431), a body of at most `bodyLimit` (else 413,
 /// decided from `Content-Length` before the body is read). The buffer holds at most one request beyond
 /// what has been handed out, plus whatever the transport's read added.
 public struct HTTPRequestParser {
     public static let maxHeadBytes = 8192
+    /// Header lines and query parameters (`&`-separated parts) of one request. libwebsockets 4.1 keeps at
+    /// most 95 of them for an upgrade and drops a connection with more without a word, so the acceptor sends
+    /// an upgrade with more to this parser, which answers.
+    public static let maxFields = 64
     public let bodyLimit: Int
     private var buffer: [UInt8] = []
     /// Bytes of `buffer` already handed out as requests.
@@ -94,6 +99,9 @@ public struct HTTPRequestParser {
         default: throw HTTPError(status: 505, message: "only HTTP/1.0 and HTTP/1.1 are served")
         }
         let target = requestLine[1]
+        if Self.fieldCount(target: target, headerLines: lines.count) > maxFields {
+            throw HTTPError(status: 431, message: "more than \(maxFields) header fields and query parameters")
+        }
         let question = target.firstIndex(of: UInt8(ascii: "?"))
         let path = question.map { target[..<$0] } ?? target
         var request = HTTPRequest(method: String(decoding: requestLine[0], as: UTF8.self),
@@ -122,6 +130,14 @@ public struct HTTPRequestParser {
             throw HTTPError(status: 413, message: "request body too large")
         }
         return (request, bodyLength)
+    }
+}
+
+extension HTTPRequestParser {
+    /// Header lines plus the query's `&`-separated parts, empty ones included (libwebsockets counts those).
+    static func fieldCount(target: some Collection<UInt8>, headerLines: Int) -> Int {
+        guard let question = target.firstIndex(of: UInt8(ascii: "?")) else { return headerLines }
+        return headerLines + 1 + target[question...].count { $0 == UInt8(ascii: "&") }
     }
 }
 
