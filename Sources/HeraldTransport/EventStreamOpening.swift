@@ -1,3 +1,4 @@
+import CLibWebSockets
 import HeraldCore
 
 /// What plain and TLS connections share for Server-Sent Events (`GET /connection/sse`): opening the stream
@@ -26,12 +27,20 @@ enum EventStreamOpening {
         return subscriber
     }
 
-    /// Whether `frame` fits behind `buffered` bytes under `client.queue_max_size`; at the bound the stream is
-    /// a slow reader, counted here, and the caller drops what waits and closes.
-    static func fits(_ frame: Frame, behind buffered: Int, loop: EventLoop) -> Bool {
-        guard buffered + frame.count > loop.server.settings.queueMaxBytes else { return true }
-        loop.server.node.refusals.count("slow_client")
-        loop.server.node.metrics.disconnect(code: Disconnect.slow.code)
-        return false
+    /// Appends `frame` to a stream's unsent `output` and asks to write, under `client.queue_max_size`. At the
+    /// bound the stream is a slow reader: counted, what waits is dropped, and the connection gets 3 s to close
+    /// (a reader that stopped reading may never make the socket writable again); false then, and the caller
+    /// ends the stream.
+    static func append(_ frame: Frame, to output: inout [UInt8], wsi: OpaquePointer, loop: EventLoop) -> Bool {
+        defer { lws_callback_on_writable(wsi) }
+        guard output.count + frame.count <= loop.server.settings.queueMaxBytes else {
+            loop.server.node.refusals.count("slow_client")
+            loop.server.node.metrics.disconnect(code: Disconnect.slow.code)
+            output.removeAll()
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 3)
+            return false
+        }
+        output.append(contentsOf: frame.bytes)
+        return true
     }
 }

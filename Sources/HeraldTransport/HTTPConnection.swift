@@ -34,8 +34,7 @@ final class HTTPConnection: SessionOutput {
     }
     /// Set after a response that ends the connection: nothing more is read or answered.
     private var closing = false
-    /// Set once the connection streams events (`stream` is then its subscriber, once the stream opened).
-    private var streaming = false
+    /// Set once a request opened an event stream: the connection then only sends.
     private var stream: DataSubscriber?
     private var address = ""
     private var readingPaused = false
@@ -66,7 +65,7 @@ final class HTTPConnection: SessionOutput {
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) -> Int32 {
-        guard !closing && !streaming else { return 0 }
+        guard !closing && stream == nil else { return 0 }
         parser.append(bytes)
         serveBufferedRequests()
         // Publications this read made for this loop's subscribers go out now, as one round with the rest
@@ -78,7 +77,7 @@ final class HTTPConnection: SessionOutput {
     /// Answers every complete request in the buffer, up to the bounds.
     private func serveBufferedRequests() {
         do {
-            while !closing, !streaming, output.count <= Self.maxPendingOutput, answers.count < Self.maxUnansweredRequests,
+            while !closing, stream == nil, output.count <= Self.maxPendingOutput, answers.count < Self.maxUnansweredRequests,
                   let request = try parser.nextRequest() {
                 if request.path == DataStreamRequest.eventStreamPath {
                     openEventStream(request)
@@ -115,12 +114,10 @@ final class HTTPConnection: SessionOutput {
             guard answers.isEmpty else {
                 throw HTTPError(status: 400, message: "an event stream must not wait behind unanswered requests")
             }
-            streaming = true
             stream = try EventStreamOpening.open(request, address: address, loop: loop, output: self)
             self.address = address
             lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
         } catch {
-            streaming = false
             answers.append(Answer(id: -1, request: (false, false),
                                   response: .error(error.status, error.message, closesConnection: true)))
             closing = true
@@ -129,28 +126,20 @@ final class HTTPConnection: SessionOutput {
 
     // MARK: Event stream output
 
+    /// Called by the stream's subscriber only (from its opening on, before `stream` is set).
     func send(_ frame: Frame) {
-        guard streaming, !closing else { return }
-        guard EventStreamOpening.fits(frame, behind: output.count, loop: loop) else {
-            output.removeAll()
-            closing = true
-            // A reader that stopped reading may never make the socket writable again.
-            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 3)
-            lws_callback_on_writable(wsi)
-            return
-        }
-        output.append(contentsOf: frame.bytes)
-        lws_callback_on_writable(wsi)
+        guard !closing else { return }
+        closing = !EventStreamOpening.append(frame, to: &output, wsi: wsi, loop: loop)
     }
 
     func close(_ disconnect: Disconnect) {
-        guard streaming, !closing else { return }
+        guard !closing else { return }
         loop.server.node.metrics.disconnect(code: disconnect.code)
         closing = true
         lws_callback_on_writable(wsi)
     }
 
-    var queuedBytes: Int { streaming ? output.count : 0 }
+    var queuedBytes: Int { stream == nil ? 0 : output.count }
 
     private func answered(_ id: Int, _ response: HTTPResponse) {
         guard let index = answers.firstIndex(where: { $0.id == id }) else { return }
@@ -207,7 +196,7 @@ final class HTTPConnection: SessionOutput {
             }
             return 0
         }
-        if readingPaused && !streaming && output.count <= Self.maxPendingOutput {
+        if readingPaused && stream == nil && output.count <= Self.maxPendingOutput {
             serveBufferedRequests()
         }
         if !output.isEmpty { lws_callback_on_writable(wsi) }

@@ -124,17 +124,10 @@ final class TLSHTTPExchange: SessionOutput {
 
     // MARK: Event stream output
 
+    /// Called by the stream's subscriber only.
     func send(_ frame: Frame) {
         guard !finished else { return }
-        guard EventStreamOpening.fits(frame, behind: output.count, loop: loop) else {
-            output.removeAll()
-            finished = true
-            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 3)
-            lws_callback_on_writable(wsi)
-            return
-        }
-        output.append(contentsOf: frame.bytes)
-        lws_callback_on_writable(wsi)
+        finished = !EventStreamOpening.append(frame, to: &output, wsi: wsi, loop: loop)
     }
 
     func close(_ disconnect: Disconnect) {

@@ -255,6 +255,29 @@ def test_sse_refuses_bad_requests_with_a_status_and_a_message(start_herald, tmp_
     assert server.request("GET", "/health")[0] == 200
 
 
+def test_sse_answers_allowed_pages_with_cors_and_counts_per_address(start_herald, streams):
+    server = start_herald(base_config(client={"allowed_origins": ["https://app.example"]},
+                                      herald={"connections_per_ip": 1}))
+    base = f"{server.http_base}/connection/sse?channel=news"
+    assert httpx.post(base, timeout=10).status_code == 405
+    refused = httpx.get(base, headers={"Origin": "https://evil.example"}, timeout=10)
+    assert (refused.status_code, refused.json()["error"]["message"]) == (403, "origin not allowed")
+    with httpx.stream("GET", base, headers={"Origin": "https://app.example"}, timeout=10) as page:
+        assert page.status_code == 200
+        assert page.headers["access-control-allow-origin"] == "https://app.example"
+        # One per address (herald.connections_per_ip), the SSE stream counted like a WebSocket.
+        over = httpx.get(base, timeout=10)
+        assert (over.status_code, over.json()["error"]["message"]) == (429, "too many connections from this address")
+        with pytest.raises(websockets.InvalidStatus) as upgrade:
+            with ws_connect(f"ws://127.0.0.1:{server.port}/ws/news"):
+                pass
+        assert upgrade.value.response.status_code == 429
+    # A plain GET of a WebSocket endpoint is told what it is.
+    status, body = server.request("GET", "/ws/news")
+    assert (status, json.loads(body)["error"]["code"]) == (400, 400)
+    assert b"connect with a WebSocket client" in body
+
+
 def test_sse_and_raw_websocket_follow_tokens_and_permissions(start_herald, streams):
     config = base_config(client={"allow_anonymous_connect_without_token": False,
                                  "token": {"hmac_secret_key": SECRET}})

@@ -74,8 +74,10 @@ public struct DataStreamRequest: Sendable {
         self.options = options
 
         let positions = (format == .eventStream ? lastEventID : nil) ?? query.first { $0.name == "since" }?.value
-        since = try positions.map { text throws(HTTPError) in try EventStreamID.parse(text, channelCount: channels.count) }
+        let given = try positions.map { text throws(HTTPError) in try EventStreamID.parse(text, channelCount: channels.count) }
             ?? Array(repeating: nil, count: channels.count)
+        // A channel without history has no position, whatever a client says.
+        since = zip(given, options).map { $1.hasHistory ? $0 : nil }
     }
 
     /// The connection token's claims; nil for an anonymous stream, which needs

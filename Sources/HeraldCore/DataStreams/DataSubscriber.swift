@@ -66,7 +66,6 @@ public final class DataSubscriber {
         let channel = request.channels[index]
         let options = request.options[index]
         guard options.hasHistory else {
-            positions[index] = nil  // whatever `since` said: a channel without history has no position
             node.channels.added(channel: channel, loop: loop.index, dataSubscriber: true)
             slots[index] = loop.channelIndex.add(self, to: channel)
             return
